@@ -1,0 +1,255 @@
+"""The command line: parse, run, and map every outcome to an exit code in one place."""
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from runner import __version__, config, source
+from runner.control import Control
+from runner.errors import BrokerError, ScenarioError, ScenarioRunError, TelemetryError
+from runner.keys import Keys
+from runner.replay import Replay
+from runner.summary import Summary
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # records not delivered
+EXIT_SCENARIO = 2  # usage, scenario or CSV error; nothing was sent
+EXIT_RUNTIME = 3  # broker unreachable, topic refused, port in use
+EXIT_INTERRUPTED = 130  # q, Ctrl-C or SIGTERM; what was sent is flushed
+
+EPILOG = """\
+exit codes:
+  0    every selected record was delivered
+  1    some records failed to deliver
+  2    usage, scenario or CSV error (nothing was sent)
+  3    Kafka unreachable, topic refused, or a port in use
+  130  interrupted by q, Ctrl-C or SIGTERM (in-flight messages flushed)
+
+keys on a terminal: p pause, r resume, q quit.
+signals: SIGTERM/SIGINT stop after flushing; SIGUSR1 pauses, SIGUSR2 resumes.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scenario-run",
+        description="Replay recorded CSV feeds into Apache Kafka as if they were "
+        "happening now, as described by scenario files.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="+",
+        type=Path,
+        metavar="SCENARIO",
+        help="scenario files (YAML, rendered with Jinja2 first); several run side "
+        "by side",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. --set replay.speed=10 or "
+        "--set kafka.config.linger.ms=20 (repeatable)",
+    )
+    parser.add_argument(
+        "--var",
+        dest="variables",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template variable for the scenario's Jinja2 text (repeatable)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the scenarios and their CSVs, send nothing",
+    )
+    mode.add_argument(
+        "--render",
+        action="store_true",
+        help="print each scenario after templating, send nothing",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.json",
+        help="write the run summary as JSON to this file",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="diagnostics on stderr (default INFO)",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command and return its exit code; the only place codes are chosen."""
+    parser = build_parser()
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as leaving:
+        return int(leaving.code or 0)
+    _configure_logging(arguments.log_level)
+
+    try:
+        variables = _pairs(arguments.variables, "--var")
+        loaded = [
+            config.load(path, arguments.overrides, variables)
+            for path in arguments.scenarios
+        ]
+        if arguments.render:
+            for item in loaded:
+                print(f"# {item.path}\n{item.rendered}", end="")
+            return EXIT_OK
+        recordings = [source.scan(item.scenario) for item in loaded]
+        if arguments.check:
+            for item, recording in zip(loaded, recordings, strict=True):
+                print(
+                    f"{item.path}: ok: rows={recording.rows_read} "
+                    f"selected={recording.selected} batches={recording.batches}"
+                )
+            return EXIT_OK
+        summaries = _run(loaded, recordings)
+    except ScenarioError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_SCENARIO
+    except (BrokerError, TelemetryError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except ScenarioRunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
+
+    for summary in summaries:
+        print(summary.render())
+    if arguments.report is not None:
+        report = {"scenarios": [summary.as_dict() for summary in summaries]}
+        arguments.report.write_text(json.dumps(report, indent=2) + "\n")
+    return _exit_code(summaries)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+@dataclass
+class _Outcome:
+    summary: Summary | None = None
+    error: BaseException | None = None
+
+
+def _run(
+    loaded: list[config.LoadedScenario], recordings: list[source.Recording]
+) -> list[Summary]:
+    control = Control()
+    replays = [
+        Replay(item.scenario, control, recording=recording)
+        for item, recording in zip(loaded, recordings, strict=True)
+    ]
+    outcomes = [_Outcome() for _ in replays]
+
+    def play(replay: Replay, outcome: _Outcome) -> None:
+        try:
+            outcome.summary = replay.run()
+        except BaseException as error:  # carried to the main thread, raised there
+            outcome.error = error
+            control.stop(f"scenario {replay.scenario.name} failed")
+
+    threads = [
+        threading.Thread(target=play, args=(replay, outcome), name=replay.scenario.name)
+        for replay, outcome in zip(replays, outcomes, strict=True)
+    ]
+    with _signals(control), Keys(control):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            # Joining in short steps lets the main thread run signal handlers.
+            while thread.is_alive():
+                thread.join(0.2)
+
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    return [outcome.summary for outcome in outcomes if outcome.summary is not None]
+
+
+class _signals:
+    """Stop on SIGINT and SIGTERM, pause on SIGUSR1, resume on SIGUSR2."""
+
+    def __init__(self, control: Control) -> None:
+        self._control = control
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_signals":
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        handlers = {
+            signal.SIGINT: self._stop,
+            signal.SIGTERM: self._stop,
+            signal.SIGUSR1: self._pause,
+            signal.SIGUSR2: self._resume,
+        }
+        for number, handler in handlers.items():
+            self._previous[number] = signal.signal(number, handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+    def _stop(self, number: int, frame: FrameType | None) -> None:
+        self._control.stop(signal.Signals(number).name)
+
+    def _pause(self, number: int, frame: FrameType | None) -> None:
+        log.info("paused by signal: %s", signal.Signals(number).name)
+        self._control.pause()
+
+    def _resume(self, number: int, frame: FrameType | None) -> None:
+        log.info("resumed by signal: %s", signal.Signals(number).name)
+        self._control.resume()
+
+
+def _exit_code(summaries: list[Summary]) -> int:
+    if any(summary.failed or summary.error for summary in summaries):
+        return EXIT_FAILED
+    if any(summary.outcome == "interrupted" for summary in summaries):
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise ScenarioError([f"{option} {item}: expected NAME=VALUE"])
+        pairs[name] = value
+    return pairs
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )

@@ -1,0 +1,57 @@
+"""Durations as people write them: ``500ms``, ``30s``, ``1h30m`` or seconds."""
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
+
+
+def parse_duration(value: Any) -> Any:
+    """Turn a duration text into seconds; leave anything else for pydantic to judge."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 30s, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        return value
+
+    text = value.strip().replace(" ", "")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not _WHOLE.fullmatch(text):
+        raise ValueError(
+            f"expected a duration such as 500ms, 30s, 5m, 1h or seconds, got {value!r}"
+        )
+    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _PART.findall(text))
+
+
+def format_duration(seconds: float) -> str:
+    """Write seconds the short way people read them: ``6h12m``, ``1.5s``, ``250ms``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"
+
+
+_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h|d)?\s*)+$"},
+    ],
+    "description": "seconds, or a duration such as 500ms, 30s, 5m, 1h, 1h30m",
+}
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_SCHEMA)]
+"""A non-negative duration in seconds, accepted as a number or a duration text."""

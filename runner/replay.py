@@ -1,0 +1,357 @@
+"""One scenario's replay: the one place that wires source, batches, schedule and sink.
+
+Data flows one way: scan and rows from the CSV, batches, a deadline for each,
+encoded messages produced to Kafka, delivery reports counted. Listeners hear
+about each step; they never change what is sent.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from runner import source
+from runner.batching import Batch, batches
+from runner.control import Control, Stopped
+from runner.durations import format_duration
+from runner.encode import Encoder
+from runner.events import Acknowledged, BatchInfo, Headers, Listener
+from runner.kafka import Delivery, KafkaSink
+from runner.scenario import Scenario
+from runner.schedule import Schedule
+from runner.source import Recording
+from runner.summary import Outcome, Summary, Tally
+
+log = logging.getLogger(__name__)
+
+# A wait longer than this is announced with the time the next batch goes out.
+_ANNOUNCE_WAIT_S = 10.0
+# A gap in data time longer than this, with no replay.max_gap, earns a warning.
+_OUTLIER_GAP_S = 6 * 3600.0
+# Off a terminal, how often a progress line is logged.
+_PROGRESS_EVERY_S = 5.0
+
+
+class Replay:
+    """Plays one scenario into Kafka and returns its summary."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        control: Control,
+        listener: Listener | None = None,
+        recording: Recording | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.control = control
+        self.listener = listener or Listener()
+        self.tally = Tally()
+        self._recording = recording
+        self._started = time.monotonic()
+        self._error: str | None = None
+
+    def run(self) -> Summary:
+        """Scan, connect, replay and flush; errors before sending propagate."""
+        scenario = self.scenario
+        recording = self._recording or source.scan(scenario)
+        self._recording = recording
+        _warn_about_gaps(scenario, recording)
+
+        sink = KafkaSink(scenario.kafka, client_id=f"scenario-run-{scenario.name}")
+        sink.connect(self.control.check)
+        loops = None if scenario.replay.loop == "forever" else scenario.replay.loop
+        log.info(
+            "replay starting: scenario=%s topic=%s rows=%d selected=%d batches=%d "
+            "loops=%s pace=%s",
+            scenario.name,
+            scenario.kafka.topic,
+            recording.rows_read,
+            recording.selected,
+            recording.batches,
+            loops or "forever",
+            _pace(scenario),
+        )
+        self.listener.run_started(recording, loops)
+
+        self._started = time.monotonic()
+        outcome: Outcome = "completed"
+        try:
+            self._play(recording, sink, loops)
+        except Stopped as stop:
+            outcome = "interrupted"
+            log.info("stopping on request, flushing: reason=%s", stop.args[0])
+        except BaseException as error:
+            outcome = "failed"
+            self._error = f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            undelivered = sink.flush(scenario.kafka.flush_timeout)
+            sink.close()
+            self.listener.run_finished()
+            if undelivered:
+                self._error = (
+                    f"{undelivered} messages not acknowledged within "
+                    f"kafka.flush_timeout={scenario.kafka.flush_timeout:g}s"
+                )
+        return self.summary(outcome)
+
+    def summary(self, outcome: Outcome) -> Summary:
+        """The counts so far, made to add up."""
+        recording = self._recording
+        tally = self.tally
+        loops_played = max(tally.loops, 1)
+        selected = (recording.selected if recording else 0) * loops_played
+        read = (recording.rows_read if recording else 0) * loops_played
+        skipped = {
+            reason: count * loops_played
+            for reason, count in (recording.skipped if recording else {}).items()
+        }
+        with tally.lock:
+            delivered, failed = tally.delivered, tally.failed
+        if outcome == "completed" and failed:
+            outcome = "failed"
+        return Summary(
+            scenario=self.scenario.name,
+            topic=self.scenario.kafka.topic,
+            outcome=outcome,
+            read=read,
+            selected=selected,
+            delivered=delivered,
+            failed=failed,
+            skipped=skipped,
+            unsent=selected - delivered - failed,
+            batches=tally.batches_sent,
+            loops=tally.loops,
+            wall_s=time.monotonic() - self._started,
+            requested=_pace(self.scenario),
+            error=self._error,
+        )
+
+    def _play(self, recording: Recording, sink: KafkaSink, loops: int | None) -> None:
+        scenario = self.scenario
+        encoder = Encoder(
+            recording.layout.fields,
+            scenario.message.per,
+            recording.layout.timestamp_index,
+        )
+        schedule = Schedule(scenario.replay, time.monotonic())
+        step_ns = recording.span_ns + max(recording.interval_ns, 1)
+        position = 0
+        next_progress = time.monotonic() + _PROGRESS_EVERY_S
+        loop = 0
+
+        while loops is None or loop < loops:
+            loop += 1
+            self.tally.loops = loop
+            moved_ns = (loop - 1) * step_ns
+            shift_ns = moved_ns if scenario.replay.timestamps == "shifted" else 0
+            rows = source.read(recording, scenario, shift_ns)
+            for index, batch in enumerate(batches(rows, recording.interval_ns)):
+                info = BatchInfo(
+                    scenario=scenario.name,
+                    topic=scenario.kafka.topic,
+                    loop=loop,
+                    index=index,
+                    position=position,
+                    data_ns=batch.start_ns,
+                    records=len(batch),
+                    messages=1 if scenario.message.per == "batch" else len(batch),
+                    batches_per_loop=recording.batches,
+                )
+                due = schedule.due(position, batch.start_ns - shift_ns + moved_ns)
+                due = self._wait(schedule, due, info)
+                self._send(batch, info, encoder, sink, due)
+                position += 1
+                if time.monotonic() >= next_progress:
+                    next_progress = time.monotonic() + _PROGRESS_EVERY_S
+                    self._log_progress(info)
+            if recording.batches == 0:
+                log.warning("nothing to replay: scenario=%s", scenario.name)
+                break
+
+    def _wait(self, schedule: Schedule, due: float, info: BatchInfo) -> float:
+        remaining = due - time.monotonic()
+        if remaining > _ANNOUNCE_WAIT_S:
+            at = datetime.now() + timedelta(seconds=remaining)
+            log.info(
+                "next batch in %s at %s: scenario=%s batch=%d",
+                format_duration(remaining),
+                at.strftime("%Y-%m-%d %H:%M:%S"),
+                info.scenario,
+                info.position,
+            )
+            self.listener.waiting(info, remaining)
+        while True:
+            paused_for = self.control.wait_until(due)
+            if not paused_for:
+                return due
+            # A pause moves the rest of the schedule on: no burst of overdue
+            # batches after resume.
+            schedule.shift(paused_for)
+            due += paused_for
+
+    def _send(
+        self,
+        batch: Batch,
+        info: BatchInfo,
+        encoder: Encoder,
+        sink: KafkaSink,
+        due: float,
+    ) -> None:
+        scenario = self.scenario
+        lateness = max(0.0, time.monotonic() - due)
+        moment = None
+        if scenario.replay.timestamps == "live" and self._recording is not None:
+            now = datetime.now(self._recording.tz)
+            moment = now.isoformat(timespec="milliseconds")
+        messages = encoder.encode(batch, moment)
+        headers: Headers = [
+            *((name, value.encode()) for name, value in scenario.kafka.headers.items()),
+            *self.listener.batch_headers(info),
+        ]
+
+        ticket = _Ticket(info, self.tally, self.listener, len(messages))
+        began = time.monotonic()
+        for message in messages:
+            sink.produce(
+                message.value,
+                message.key,
+                headers,
+                ticket.report(message.records),
+                self.control.sleep,
+            )
+        produce_s = time.monotonic() - began
+        with self.tally.lock:
+            self.tally.batches_sent += 1
+            self.tally.records_sent += len(batch)
+            self.tally.messages_sent += len(messages)
+        self.listener.batch_sent(info, lateness, produce_s)
+
+    def _log_progress(self, info: BatchInfo) -> None:
+        tally = self.tally
+        with tally.lock:
+            delivered, failed = tally.delivered, tally.failed
+        log.info(
+            "progress: scenario=%s loop=%d batch=%d/%d sent=%d delivered=%d "
+            "failed=%d data_time=%s",
+            info.scenario,
+            info.loop,
+            info.index + 1,
+            info.batches_per_loop,
+            tally.records_sent,
+            delivered,
+            failed,
+            datetime.fromtimestamp(info.data_ns / 1e9).astimezone().isoformat(),
+        )
+
+
+class _Ticket:
+    """Collects the delivery reports of one batch's messages."""
+
+    def __init__(
+        self, info: BatchInfo, tally: Tally, listener: Listener, messages: int
+    ) -> None:
+        self._info = info
+        self._tally = tally
+        self._listener = listener
+        self._pending = messages
+        self._delivered = 0
+        self._failed = 0
+        self._partitions: set[int] = set()
+        self._error: str | None = None
+        self._began = time.monotonic()
+        self._lock = threading.Lock()
+
+    def report(self, records: int) -> "_Report":
+        return _Report(self, records)
+
+    def settle(self, delivery: Delivery, records: int) -> None:
+        with self._lock:
+            if delivery.partition is not None and delivery.partition >= 0:
+                self._partitions.add(delivery.partition)
+            if delivery.error is None:
+                self._delivered += records
+            else:
+                self._failed += records
+                if self._error is None:
+                    self._error = delivery.error
+                    log.error(
+                        "delivery failed: scenario=%s topic=%s partition=%s batch=%d "
+                        "loop=%d records=%d error=%s",
+                        self._info.scenario,
+                        self._info.topic,
+                        delivery.partition,
+                        self._info.index,
+                        self._info.loop,
+                        records,
+                        delivery.error,
+                    )
+            self._pending -= 1
+            done = self._pending == 0
+        self._tally.acknowledge(
+            records if delivery.error is None else 0,
+            records if delivery.error is not None else 0,
+        )
+        if done:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._failed == 0:
+            with self._tally.lock:
+                self._tally.batches_delivered += 1
+        self._listener.batch_acknowledged(
+            self._info,
+            Acknowledged(
+                delivered_records=self._delivered,
+                failed_records=self._failed,
+                partitions=tuple(sorted(self._partitions)),
+                latency_s=time.monotonic() - self._began,
+                error=self._error,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Report:
+    """The delivery callback of one message: how many records it carries."""
+
+    ticket: _Ticket
+    records: int
+
+    def __call__(self, delivery: Delivery) -> None:
+        self.ticket.settle(delivery, self.records)
+
+
+def _pace(scenario: Scenario) -> str:
+    replay = scenario.replay
+    if replay.speed is not None:
+        text = f"speed x{replay.speed:g}"
+    else:
+        text = f"delay {format_duration(replay.pace_delay or 0.0)}"
+    if replay.max_gap is not None:
+        text += f", max_gap {format_duration(replay.max_gap)}"
+    return text
+
+
+def _warn_about_gaps(scenario: Scenario, recording: Recording) -> None:
+    replay = scenario.replay
+    gap_s = recording.largest_gap_ns / 1e9
+    if replay.speed is None or replay.max_gap is not None:
+        return
+    if gap_s / replay.speed > _OUTLIER_GAP_S:
+        log.warning(
+            "the recording has a gap of %s of data time, a wait of %s at speed "
+            "x%g; set replay.max_gap to cap it: scenario=%s path=%s",
+            format_duration(gap_s),
+            format_duration(gap_s / replay.speed),
+            replay.speed,
+            scenario.name,
+            recording.path,
+        )
+
+
+def iter_batches(recording: Recording, scenario: Scenario) -> Iterator[Batch]:
+    """Every batch of one play of the recording, as the replay would send them."""
+    return batches(source.read(recording, scenario), recording.interval_ns)

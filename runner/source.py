@@ -1,0 +1,558 @@
+"""Read a CSV recording: a checking scan first, then typed rows in data-time order.
+
+The scan reads the whole file once, chunk by chunk, before anything is sent: it
+finds every timestamp that does not parse, decides each column's JSON type from
+all of its cells, and counts the rows and batches the replay will send. The
+second pass streams the same chunks as typed rows; only a recording that is not
+in time order is held whole in memory, to be sorted.
+"""
+
+import csv
+import io
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pandas as pd
+
+from runner import timestamps
+from runner.errors import ScenarioError, SourceError
+from runner.scenario import Scenario
+from runner.timestamps import NAT, Instants
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["number", "boolean", "string"]
+
+# A cell is sent as a JSON number only when its text already is one, and the
+# text itself goes on the wire: 19.99 stays 19.99, 250.00 keeps its zeros and
+# integers beyond 2^53 keep every digit. 02134 or 1e5x stay strings.
+_JSON_NUMBER = r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_NUMBERS = re.compile(rf"(?:{_JSON_NUMBER})(?:\n{_JSON_NUMBER})*")
+_BOOLEANS = {
+    "true": True,
+    "false": False,
+    "True": True,
+    "False": False,
+    "TRUE": True,
+    "FALSE": False,
+}
+_MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The fields of a message and where each one comes from in the CSV."""
+
+    fields: tuple[str, ...]
+    sources: tuple[str | None, ...]  # CSV column, or None for the instant field
+    timestamp_index: int | None
+    key_column: str | None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What the scan learnt about a CSV file; counts are per play of the file."""
+
+    path: Path
+    header: tuple[str, ...]
+    kinds: dict[str, Kind]
+    layout: Layout
+    unit: str
+    tz: ZoneInfo
+    in_order: bool
+    rows_read: int
+    selected: int
+    skipped: dict[str, int]
+    batches: int
+    largest_batch: int
+    first_ns: int | None
+    last_ns: int | None
+    largest_gap_ns: int
+    interval_ns: int
+    cut_row: int | None = None  # position of a cut last row that is left out
+
+    @property
+    def span_ns(self) -> int:
+        if self.first_ns is None or self.last_ns is None:
+            return 0
+        return self.last_ns - self.first_ns
+
+
+@dataclass
+class Rows:
+    """Typed rows in data-time order, as the second pass yields them."""
+
+    instants: Instants
+    values: list[tuple[Any, ...]]
+    keys: list[bytes | None] | None
+
+
+def scan(scenario: Scenario) -> Recording:
+    """Read the whole recording once and refuse it, located, if anything is wrong."""
+    spec = scenario.source
+    path = Path(spec.path)
+    header = _read_header(path, spec.delimiter, spec.encoding)
+    _check_columns(path, header, scenario)
+    tz = _zone(scenario)
+    window = _window_ns(scenario, tz)
+    interval_ns = round(scenario.batch.interval * 1e9)
+    nulls = _null_texts(scenario)
+    cut_row = _cut_last_row(path, header, scenario)
+
+    candidates: dict[str, set[Kind]] = {
+        name: {"number", "boolean"} for name in header if name not in spec.strings
+    }
+    bad: list[tuple[int, str]] = []
+    bad_count = outside = rows = selected = 0
+    units: set[str] = set()
+    buckets: list[np.ndarray[Any, Any]] = []
+    counts: list[np.ndarray[Any, Any]] = []
+    in_order = True
+    previous = NAT
+    first = last = None
+    largest_gap = 0
+
+    for position, frame in _chunks(path, scenario):
+        rows += len(frame)
+        raw = _timestamp_texts(frame, scenario)
+        instants = timestamps.parse(raw, spec.timestamp)
+        broken = instants == NAT
+        if cut_row is not None and position <= cut_row < position + len(frame):
+            broken[cut_row - position] = False
+            instants[cut_row - position] = NAT
+        for index in np.flatnonzero(broken)[: _MAX_LISTED - len(bad)]:
+            bad.append((position + int(index) + 2, raw[index]))
+        bad_count += int(broken.sum())
+
+        chosen = _select(instants, window)
+        outside += int(((instants != NAT) & ~chosen).sum())
+        picked = instants[chosen]
+        selected += len(picked)
+        for name in list(candidates):
+            _narrow(candidates, name, frame[name].tolist(), nulls)
+        if not len(picked):
+            continue
+
+        units.add(timestamps.iso_unit(picked))
+        if in_order and (picked[0] < previous or (np.diff(picked) < 0).any()):
+            in_order = False
+        previous = int(picked[-1])
+        first = int(picked.min()) if first is None else min(first, int(picked.min()))
+        last = int(picked.max()) if last is None else max(last, int(picked.max()))
+        keys = _bucket(picked, interval_ns)
+        unique, count = np.unique(keys, return_counts=True)
+        buckets.append(unique)
+        counts.append(count)
+
+    if bad_count and spec.timestamp.on_error == "fail":
+        raise SourceError(_bad_timestamp_lines(path, bad, bad_count, scenario))
+    if bad_count:
+        log.warning(
+            "skipping rows whose timestamp does not parse: path=%s rows=%d "
+            "first_lines=%s",
+            path,
+            bad_count,
+            ",".join(str(line) for line, _ in bad),
+        )
+
+    batches, largest, largest_gap = _batch_shape(buckets, counts, interval_ns)
+    kinds = {name: _decide(candidates.get(name, set())) for name in header}
+    skipped = {
+        "bad_timestamp": bad_count,
+        "outside_window": outside,
+        "bad_row": 1 if cut_row is not None else 0,
+    }
+    return Recording(
+        path=path,
+        header=header,
+        kinds=kinds,
+        layout=_layout(header, scenario),
+        unit=max(units, key=["s", "ms", "us", "ns"].index) if units else "s",
+        tz=tz,
+        in_order=in_order,
+        rows_read=rows,
+        selected=selected,
+        skipped=skipped,
+        batches=batches,
+        largest_batch=largest,
+        first_ns=first,
+        last_ns=last,
+        largest_gap_ns=largest_gap,
+        interval_ns=interval_ns,
+        cut_row=cut_row,
+    )
+
+
+def read(recording: Recording, scenario: Scenario, shift_ns: int = 0) -> Iterator[Rows]:
+    """Yield typed rows in data-time order; `shift_ns` moves every instant on."""
+    if recording.in_order:
+        for position, frame in _chunks(recording.path, scenario):
+            rows = _convert(position, frame, recording, scenario, shift_ns)
+            if len(rows.instants):
+                yield rows
+        return
+
+    log.info(
+        "recording is not in time order, sorting it in memory: path=%s rows=%d",
+        recording.path,
+        recording.selected,
+    )
+    parts = [
+        _convert(position, frame, recording, scenario, shift_ns)
+        for position, frame in _chunks(recording.path, scenario)
+    ]
+    instants = np.concatenate([part.instants for part in parts])
+    order = np.argsort(instants, kind="stable")
+    values = [row for part in parts for row in part.values]
+    keys = None
+    if recording.layout.key_column is not None:
+        keys = [key for part in parts for key in part.keys or ()]
+    yield Rows(
+        instants=instants[order],
+        values=[values[i] for i in order.tolist()],
+        keys=[keys[i] for i in order.tolist()] if keys is not None else None,
+    )
+
+
+def _read_header(path: Path, delimiter: str, encoding: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding=_codec(encoding), newline="") as stream:
+            header = next(csv.reader(stream, delimiter=delimiter), None)
+    except FileNotFoundError:
+        raise SourceError(
+            [
+                f"{path}: CSV file not found (source.path, looked for "
+                f"{os.path.abspath(path)})"
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError, LookupError) as error:
+        raise SourceError([f"{path}: cannot read CSV file: {error}"]) from None
+    if not header:
+        raise SourceError([f"{path}:1: the CSV file has no header row"])
+
+    names = tuple(name.replace("\ufeff", "") for name in header)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SourceError(
+                [f"{path}:1: column {name!r} appears twice in the header"]
+            )
+        seen.add(name)
+    return names
+
+
+def _codec(encoding: str) -> str:
+    # A UTF-8 byte-order mark is never part of the first column's name.
+    return (
+        "utf-8-sig"
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        else encoding
+    )
+
+
+def _check_columns(path: Path, header: tuple[str, ...], scenario: Scenario) -> None:
+    wanted: list[tuple[str, str]] = [
+        ("source.timestamp.column", name) for name in scenario.source.timestamp.columns
+    ]
+    if scenario.message.key is not None:
+        wanted.append(("message.key", scenario.message.key))
+    wanted += [("message.columns", name) for name in scenario.message.columns or ()]
+    wanted += [("source.strings", name) for name in scenario.source.strings]
+
+    present = ", ".join(repr(name) for name in header)
+    problems = [
+        f"{path}:1: {field_path}: column {name!r} is not in the CSV; "
+        f"its columns are {present}"
+        for field_path, name in wanted
+        if name not in header
+    ]
+    if problems:
+        raise SourceError(problems)
+
+
+def _zone(scenario: Scenario) -> ZoneInfo:
+    try:
+        return timestamps.zone(scenario.source.timestamp.timezone)
+    except ValueError as error:
+        raise ScenarioError([f"source.timestamp.timezone: {error}"]) from None
+
+
+def _window_ns(scenario: Scenario, tz: ZoneInfo) -> tuple[int | None, int | None]:
+    window = scenario.replay.window
+    if window is None:
+        return None, None
+
+    def convert(moment: Any) -> int | None:
+        if moment is None:
+            return None
+        stamp = pd.Timestamp(moment)
+        if stamp.tzinfo is None:
+            stamp = stamp.tz_localize(tz)
+        return int(stamp.value)
+
+    return convert(window.start), convert(window.end)
+
+
+def _null_texts(scenario: Scenario) -> frozenset[str]:
+    return frozenset(["", *scenario.source.null_values])
+
+
+def _chunks(path: Path, scenario: Scenario) -> Iterator[tuple[int, pd.DataFrame]]:
+    spec = scenario.source
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=spec.delimiter,
+            encoding=_codec(spec.encoding),
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            chunksize=spec.chunk_rows,
+            engine="c",
+        )
+        position = 0
+        with reader:
+            for frame in reader:
+                frame.columns = pd.Index(
+                    [str(name).replace("\ufeff", "") for name in frame.columns]
+                )
+                yield position, frame
+                position += len(frame)
+    except pd.errors.ParserError as error:
+        raise SourceError([f"{path}: {_parser_problem(error)}"]) from None
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            [
+                f"{path}: not {spec.encoding} text ({error.reason} at byte "
+                f"{error.start}); set source.encoding"
+            ]
+        ) from None
+
+
+def _parser_problem(error: Exception) -> str:
+    text = str(error).strip().splitlines()[-1]
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found:
+        expected, line, saw = found.groups()
+        return f"line {line}: {saw} fields where the header has {expected}"
+    return text
+
+
+def _cut_last_row(
+    path: Path, header: tuple[str, ...], scenario: Scenario
+) -> int | None:
+    # A recording copied or downloaded in part ends in the middle of a row; the
+    # parser fills the missing cells silently, so the last row is checked here.
+    size = path.stat().st_size
+    with open(path, "rb") as stream:
+        stream.seek(max(0, size - 65536))
+        tail = stream.read()
+    if not tail or tail.endswith(b"\n"):
+        return None
+    last_line = tail.rsplit(b"\n", 1)[-1].decode(
+        _codec(scenario.source.encoding), "replace"
+    )
+    fields = next(
+        csv.reader(io.StringIO(last_line), delimiter=scenario.source.delimiter)
+    )
+    if len(fields) >= len(header):
+        return None
+
+    with open(path, "rb") as stream:
+        lines = sum(
+            chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b"")
+        )
+    line = lines + 1
+    if scenario.source.on_bad_row == "fail":
+        raise SourceError(
+            [
+                f"{path}:{line}: the last row has {len(fields)} fields where the "
+                f"header has {len(header)} (the file looks cut short); set "
+                f"source.on_bad_row: skip to leave it out"
+            ]
+        )
+    log.warning("leaving out the cut last row: path=%s line=%d", path, line)
+    return lines - 1  # data rows before it: the header is line 1
+
+
+def _timestamp_texts(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
+    spec = scenario.source.timestamp
+    columns = spec.columns
+    if len(columns) == 1:
+        return [str(value) for value in frame[columns[0]].tolist()]
+    parts = [frame[name].astype(str) for name in columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + spec.separator + part
+    return joined.tolist()
+
+
+def _select(
+    instants: Instants, window: tuple[int | None, int | None]
+) -> npt.NDArray[np.bool_]:
+    chosen: npt.NDArray[np.bool_] = instants != NAT
+    start, end = window
+    if start is not None:
+        chosen &= instants >= start
+    if end is not None:
+        chosen &= instants < end
+    return chosen
+
+
+def _bucket(instants: Instants, interval_ns: int) -> Instants:
+    if interval_ns <= 0:
+        return instants
+    return instants - instants % interval_ns
+
+
+def _narrow(
+    candidates: dict[str, set[Kind]],
+    name: str,
+    values: list[Any],
+    nulls: frozenset[str],
+) -> None:
+    present = [value for value in values if value not in nulls]
+    kinds = candidates[name]
+    if "number" in kinds:
+        text = "\n".join(present)
+        # A quoted cell may hold a line break; then the joined text has more of
+        # them than cells and it cannot be a column of numbers.
+        if text.count("\n") != max(len(present) - 1, 0) or (
+            present and not _NUMBERS.fullmatch(text)
+        ):
+            kinds.discard("number")
+    if "boolean" in kinds and not all(value in _BOOLEANS for value in present):
+        kinds.discard("boolean")
+    if not kinds:
+        del candidates[name]
+
+
+def _decide(kinds: set[Kind]) -> Kind:
+    if "number" in kinds:
+        return "number"
+    if "boolean" in kinds:
+        return "boolean"
+    return "string"
+
+
+def _batch_shape(
+    buckets: Sequence[np.ndarray[Any, Any]],
+    counts: Sequence[np.ndarray[Any, Any]],
+    interval_ns: int,
+) -> tuple[int, int, int]:
+    if not buckets:
+        return 0, 0, 0
+    keys = np.concatenate(buckets)
+    sizes = np.concatenate(counts)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    totals = np.bincount(inverse, weights=sizes)
+    gaps = np.diff(unique)
+    return len(unique), int(totals.max()), int(gaps.max()) if len(gaps) else 0
+
+
+def _bad_timestamp_lines(
+    path: Path, bad: list[tuple[int, str]], count: int, scenario: Scenario
+) -> list[str]:
+    spec = scenario.source.timestamp
+    column = spec.column if isinstance(spec.column, str) else "+".join(spec.column)
+    expected = timestamps.describe_format(spec)
+    lines = [
+        f"{path}:{line}: column {column!r}: cannot read {raw!r} as a timestamp "
+        f"(expected {expected}, zone {spec.timezone})"
+        for line, raw in bad
+    ]
+    if count > len(bad):
+        lines.append(
+            f"{path}: {count - len(bad)} more rows with timestamps that do not parse "
+            f"(source.timestamp.on_error: skip leaves them out and counts them)"
+        )
+    return lines
+
+
+def _layout(header: tuple[str, ...], scenario: Scenario) -> Layout:
+    spec = scenario.source.timestamp
+    columns = list(scenario.message.columns or header)
+    single = spec.columns[0] if len(spec.columns) == 1 else None
+    name = scenario.message.timestamp_field or single or "timestamp"
+
+    fields: list[str] = []
+    sources: list[str | None] = []
+    for column in columns:
+        fields.append(column)
+        sources.append(None if column == name and column in spec.columns else column)
+    if None not in sources:
+        if name in fields:
+            raise ScenarioError(
+                [
+                    f"message.timestamp_field: {name!r} is already a column of the CSV "
+                    f"that is not the timestamp; choose another name"
+                ]
+            )
+        fields.append(name)
+        sources.append(None)
+    return Layout(
+        fields=tuple(fields),
+        sources=tuple(sources),
+        timestamp_index=sources.index(None),
+        key_column=scenario.message.key,
+    )
+
+
+def _convert(
+    position: int,
+    frame: pd.DataFrame,
+    recording: Recording,
+    scenario: Scenario,
+    shift_ns: int,
+) -> Rows:
+    instants = timestamps.parse(
+        _timestamp_texts(frame, scenario), scenario.source.timestamp
+    )
+    if recording.cut_row is not None and position <= recording.cut_row < position + len(
+        frame
+    ):
+        instants[recording.cut_row - position] = NAT
+    window = _window_ns(scenario, recording.tz)
+    chosen = _select(instants, window)
+    picked = instants[chosen] + shift_ns
+    keep = chosen.all()
+    nulls = _null_texts(scenario)
+
+    columns: list[list[Any]] = []
+    for source in recording.layout.sources:
+        if source is None:
+            columns.append(timestamps.to_iso(picked, recording.tz, recording.unit))
+            continue
+        cells = frame[source].tolist()
+        if not keep:
+            cells = [
+                cell for cell, use in zip(cells, chosen.tolist(), strict=True) if use
+            ]
+        columns.append(_typed(cells, recording.kinds[source], nulls))
+
+    keys = None
+    if recording.layout.key_column is not None:
+        cells = frame[recording.layout.key_column].tolist()
+        if not keep:
+            cells = [
+                cell for cell, use in zip(cells, chosen.tolist(), strict=True) if use
+            ]
+        keys = [None if cell in nulls else cell.encode() for cell in cells]
+    return Rows(instants=picked, values=list(zip(*columns, strict=True)), keys=keys)
+
+
+def _typed(cells: list[Any], kind: Kind, nulls: frozenset[str]) -> list[Any]:
+    if kind == "number":
+        return [None if cell in nulls else orjson.Fragment(cell) for cell in cells]
+    if kind == "boolean":
+        return [None if cell in nulls else _BOOLEANS[cell] for cell in cells]
+    return [None if cell in nulls else cell for cell in cells]
