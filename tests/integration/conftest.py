@@ -3,6 +3,7 @@
 import os
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -29,6 +30,17 @@ def kafka_bootstrap() -> str:
     address = result.stdout.strip().splitlines()[-1]
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = address
     return address
+
+
+def _record(message: Any) -> "Record":
+    headers = message.headers() or []
+    return Record(
+        key=message.key(),
+        value=message.value() or b"",
+        headers=[(name, bytes(value or b"")) for name, value in headers],
+        partition=int(message.partition()),
+        offset=int(message.offset()),
+    )
 
 
 @dataclass(frozen=True)
@@ -68,15 +80,7 @@ def consume(bootstrap: str, topic: str, idle_s: float = 2.0) -> list[Record]:
                 break
             if message.error():
                 raise AssertionError(f"consume error: {message.error()}")
-            records.append(
-                Record(
-                    key=message.key(),
-                    value=message.value(),
-                    headers=list(message.headers() or []),
-                    partition=message.partition(),
-                    offset=message.offset(),
-                )
-            )
+            records.append(_record(message))
             remaining -= 1
         return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:
