@@ -136,7 +136,7 @@ class Replay:
             scenario.message.per,
             recording.layout.timestamp_index,
         )
-        schedule = Schedule(scenario.replay, time.monotonic())
+        schedule: Schedule | None = None
         step_ns = recording.span_ns + max(recording.interval_ns, 1)
         position = 0
         next_progress = time.monotonic() + _PROGRESS_EVERY_S
@@ -160,6 +160,10 @@ class Replay:
                     messages=1 if scenario.message.per == "batch" else len(batch),
                     batches_per_loop=recording.batches,
                 )
+                if schedule is None:
+                    # Anchored when the first batch is ready, not before the
+                    # first chunk is read, so that read does not count as late.
+                    schedule = Schedule(scenario.replay, time.monotonic())
                 due = schedule.due(position, batch.start_ns - shift_ns + moved_ns)
                 due = self._wait(schedule, due, info)
                 self._send(batch, info, encoder, sink, due)
