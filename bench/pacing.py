@@ -96,9 +96,8 @@ def main() -> None:
         )
     )
     worst = max(abs(r["error_pct"]) for r in results)
-    print(
-        f"verdict: {'PASS' if worst < 1.0 else 'FAIL'} (worst error {worst:.3f} % < 1 %)"
-    )
+    verdict = "PASS" if worst < 1.0 else "FAIL"
+    print(f"verdict: {verdict} (worst error {worst:.3f} %, limit 1 %)")
 
 
 if __name__ == "__main__":
