@@ -70,6 +70,7 @@ class KafkaSink:
         self._serving = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error: dict[str, float] = {}
+        self.queue_full_waits = 0
 
     def connect(self, check: Callable[[], None]) -> None:
         """Check the broker answers, make sure the topic exists, start the producer.
@@ -129,6 +130,7 @@ class KafkaSink:
             except BufferError:
                 # librdkafka's queue is full (queue.buffering.max.messages or
                 # .kbytes): the delivery thread is draining it, so wait a moment.
+                self.queue_full_waits += 1
                 wait(_QUEUE_FULL_WAIT)
 
     def flush(self, timeout: float) -> int:

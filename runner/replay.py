@@ -89,6 +89,12 @@ class Replay:
         finally:
             undelivered = sink.flush(scenario.kafka.flush_timeout)
             sink.close()
+            if sink.queue_full_waits:
+                log.info(
+                    "back-pressure: produce waited for room in the producer queue: "
+                    "scenario=%s waits=%d",
+                    scenario.name, sink.queue_full_waits,
+                )
             self.listener.run_finished()
             if undelivered:
                 self._error = (
