@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from runner import __version__, config, source
+from runner import __version__, config, plan, schema, source
 from runner.control import Control
 from runner.errors import BrokerError, ScenarioError, ScenarioRunError, TelemetryError
 from runner.keys import Keys
@@ -81,7 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--render",
         action="store_true",
-        help="print each scenario after templating, send nothing",
+        help="print each scenario after templating and defaults, secrets masked; "
+        "send nothing",
+    )
+    mode.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="do everything but talk to Kafka: print the plan (records, batches, "
+        "sizes, data-time span, expected wall time)",
+    )
+    parser.add_argument(
+        "--show",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --dry-run, also print the first N messages as they would be "
+        "produced, headers included",
     )
     parser.add_argument(
         "--report",
@@ -116,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         if arguments.render:
             for item in loaded:
-                print(f"# {item.path}\n{item.rendered}", end="")
+                print(f"# {item.path}\n{schema.render(item.scenario)}", end="")
             return EXIT_OK
         recordings = [source.scan(item.scenario) for item in loaded]
         if arguments.check:
@@ -125,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{item.path}: ok: rows={recording.rows_read} "
                     f"selected={recording.selected} batches={recording.batches}"
                 )
+            return EXIT_OK
+        if arguments.dry_run:
+            for item, recording in zip(loaded, recordings, strict=True):
+                _print_plan(plan.make(item.scenario, recording, arguments.show))
             return EXIT_OK
         summaries = _run(loaded, recordings)
     except ScenarioError as error:
@@ -144,6 +163,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = {"scenarios": [summary.as_dict() for summary in summaries]}
         arguments.report.write_text(json.dumps(report, indent=2) + "\n")
     return _exit_code(summaries)
+
+
+def _print_plan(made: plan.Plan) -> None:
+    print(made.render())
+    scenario = made.scenario
+    static = dict(scenario.kafka.headers)
+    for number, message in enumerate(made.first, start=1):
+        key = message.key.decode(errors="replace") if message.key else None
+        print(
+            f"message {number}: topic={scenario.kafka.topic} key={key!r} "
+            f"headers={static} (+ traceparent when tracing is on)"
+        )
+        print(message.value.decode())
 
 
 def run() -> None:
