@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 _ANNOUNCE_WAIT_S = 10.0
 # A gap in data time longer than this, with no replay.max_gap, earns a warning.
 _OUTLIER_GAP_S = 6 * 3600.0
-# Off a terminal, how often a progress line is logged.
-_PROGRESS_EVERY_S = 5.0
 
 
 class Replay:
@@ -93,7 +91,8 @@ class Replay:
                 log.info(
                     "back-pressure: produce waited for room in the producer queue: "
                     "scenario=%s waits=%d",
-                    scenario.name, sink.queue_full_waits,
+                    scenario.name,
+                    sink.queue_full_waits,
                 )
             self.listener.run_finished()
             if undelivered:
@@ -145,7 +144,6 @@ class Replay:
         schedule: Schedule | None = None
         step_ns = recording.span_ns + max(recording.interval_ns, 1)
         position = 0
-        next_progress = time.monotonic() + _PROGRESS_EVERY_S
         loop = 0
 
         while loops is None or loop < loops:
@@ -174,9 +172,6 @@ class Replay:
                 due = self._wait(schedule, due, info)
                 self._send(batch, info, encoder, sink, due)
                 position += 1
-                if time.monotonic() >= next_progress:
-                    next_progress = time.monotonic() + _PROGRESS_EVERY_S
-                    self._log_progress(info)
             if recording.batches == 0:
                 log.warning("nothing to replay: scenario=%s", scenario.name)
                 break
@@ -238,23 +233,6 @@ class Replay:
             self.tally.records_sent += len(batch)
             self.tally.messages_sent += len(messages)
         self.listener.batch_sent(info, lateness, produce_s)
-
-    def _log_progress(self, info: BatchInfo) -> None:
-        tally = self.tally
-        with tally.lock:
-            delivered, failed = tally.delivered, tally.failed
-        log.info(
-            "progress: scenario=%s loop=%d batch=%d/%d sent=%d delivered=%d "
-            "failed=%d data_time=%s",
-            info.scenario,
-            info.loop,
-            info.index + 1,
-            info.batches_per_loop,
-            tally.records_sent,
-            delivered,
-            failed,
-            datetime.fromtimestamp(info.data_ns / 1e9).astimezone().isoformat(),
-        )
 
 
 class _Ticket:
