@@ -158,3 +158,18 @@ def spare_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpareBrok
         subprocess.run(
             [script, "stop"], env=environment, capture_output=True, check=False
         )
+
+
+def count_messages(bootstrap: str, topic: str) -> int:
+    """Messages on `topic` now, from the partitions' high watermarks."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "tests-count"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10)
+        if topic not in metadata.topics or metadata.topics[topic].error is not None:
+            return 0
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in metadata.topics[topic].partitions
+        )
+    finally:
+        consumer.close()
