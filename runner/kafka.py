@@ -9,8 +9,7 @@ retry: back-pressure slows the replay, it never drops a batch.
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -41,16 +40,8 @@ _QUEUE_FULL_WAIT = 0.05
 _CLIENT_ERROR_EVERY = 30.0
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """The outcome of one message, as the delivery report tells it."""
-
-    error: str | None
-    partition: int | None
-    offset: int | None
-
-
-DeliveryCallback = Callable[[Delivery], None]
+DeliveryReport = Callable[[str | None, int], None]
+"""Told the error text (None when acknowledged) and partition of each message."""
 
 
 class KafkaSink:
@@ -99,49 +90,47 @@ class KafkaSink:
 
     def produce(
         self,
-        value: bytes,
-        key: bytes | None,
+        messages: Iterable[tuple[bytes | None, bytes]],
         headers: list[tuple[str, str | bytes | None]],
-        on_delivery: DeliveryCallback,
+        report: DeliveryReport,
         wait: Callable[[float], None],
     ) -> None:
-        """Queue one message; while the local queue is full, wait and try again.
+        """Queue (key, value) messages; while the local queue is full, wait and retry.
 
-        `wait` is how to pass the time (it may raise to abandon the message).
+        `report(error, partition)` is called once per message on the delivery
+        thread; `wait` is how to pass the time (it may raise to abandon the rest).
         """
         producer = self._require()
+        produce = producer.produce
+        topic = self._settings.topic
+        extra = headers or None
 
-        def report(error: KafkaError | None, message: Any) -> None:
-            if error is not None:
-                on_delivery(Delivery(error.str(), message.partition(), None))
-            else:
-                on_delivery(Delivery(None, message.partition(), message.offset()))
+        def delivered(error: KafkaError | None, message: Any) -> None:
+            report(None if error is None else error.str(), message.partition())
 
-        while True:
-            try:
-                producer.produce(
-                    self._settings.topic,
-                    value=value,
-                    key=key,
-                    headers=headers,
-                    on_delivery=report,
-                )
-                return
-            except BufferError:
-                # librdkafka's queue is full (queue.buffering.max.messages or
-                # .kbytes): the delivery thread is draining it, so wait a moment.
-                self.queue_full_waits += 1
-                wait(_QUEUE_FULL_WAIT)
+        for key, value in messages:
+            while True:
+                try:
+                    produce(topic, value, key, on_delivery=delivered, headers=extra)
+                    break
+                except BufferError:
+                    # librdkafka's queue is full (queue.buffering.max.messages
+                    # or .kbytes): the delivery thread drains it; wait a moment.
+                    self.queue_full_waits += 1
+                    wait(_QUEUE_FULL_WAIT)
 
     def flush(self, timeout: float) -> int:
         """Wait for every queued message to be acknowledged or to fail.
 
         Returns how many were still outstanding after `timeout`; those are
         purged, so their delivery reports arrive as failures before this returns.
+        The delivery thread stops first: reports are then served here, so they
+        never run on two threads at once.
         """
         producer = self._producer
         if producer is None:
             return 0
+        self._stop_serving()
         outstanding: int = producer.flush(timeout)
         if outstanding:
             log.error(
@@ -157,6 +146,9 @@ class KafkaSink:
 
     def close(self) -> None:
         """Stop serving delivery reports; call after flush."""
+        self._stop_serving()
+
+    def _stop_serving(self) -> None:
         self._serving.clear()
         if self._thread is not None:
             self._thread.join(timeout=5.0)

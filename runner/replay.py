@@ -6,19 +6,17 @@ about each step; they never change what is sent.
 """
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from runner import source
 from runner.batching import Batch, batches
 from runner.control import Control, Stopped
 from runner.durations import format_duration
-from runner.encode import Encoder
+from runner.encode import Encoder, Message
 from runner.events import Acknowledged, BatchInfo, Headers, Listener
-from runner.kafka import Delivery, KafkaSink
+from runner.kafka import KafkaSink
 from runner.scenario import Scenario
 from runner.schedule import Schedule
 from runner.source import Recording
@@ -113,8 +111,7 @@ class Replay:
             reason: count * loops_played
             for reason, count in (recording.skipped if recording else {}).items()
         }
-        with tally.lock:
-            delivered, failed = tally.delivered, tally.failed
+        delivered, failed = tally.delivered, tally.failed
         if outcome == "completed" and failed:
             outcome = "failed"
         return Summary(
@@ -217,78 +214,74 @@ class Replay:
             *self.listener.batch_headers(info),
         ]
 
-        ticket = _Ticket(info, self.tally, self.listener, len(messages))
+        ticket = _Ticket(info, self.tally, self.listener, messages)
         began = time.monotonic()
-        for message in messages:
-            sink.produce(
-                message.value,
-                message.key,
-                headers,
-                ticket.report(message.records),
-                self.control.sleep,
-            )
+        sink.produce(
+            ((message.key, message.value) for message in messages),
+            headers,
+            ticket.settle,
+            self.control.sleep,
+        )
         produce_s = time.monotonic() - began
-        with self.tally.lock:
-            self.tally.batches_sent += 1
-            self.tally.records_sent += len(batch)
-            self.tally.messages_sent += len(messages)
+        self.tally.batches_sent += 1
+        self.tally.records_sent += len(batch)
+        self.tally.messages_sent += len(messages)
         self.listener.batch_sent(info, lateness, produce_s)
 
 
 class _Ticket:
-    """Collects the delivery reports of one batch's messages."""
+    """Collects the delivery reports of one batch's messages.
+
+    Reports arrive on one thread at a time (the sink's delivery thread, or the
+    final flush), so the counts here need no lock.
+    """
 
     def __init__(
-        self, info: BatchInfo, tally: Tally, listener: Listener, messages: int
+        self, info: BatchInfo, tally: Tally, listener: Listener, messages: list[Message]
     ) -> None:
         self._info = info
         self._tally = tally
         self._listener = listener
-        self._pending = messages
+        self._pending = len(messages)
+        # Every message of a batch carries the same number of records.
+        self._records = messages[0].records if messages else 0
         self._delivered = 0
         self._failed = 0
         self._partitions: set[int] = set()
         self._error: str | None = None
         self._began = time.monotonic()
-        self._lock = threading.Lock()
 
-    def report(self, records: int) -> "_Report":
-        return _Report(self, records)
-
-    def settle(self, delivery: Delivery, records: int) -> None:
-        with self._lock:
-            if delivery.partition is not None and delivery.partition >= 0:
-                self._partitions.add(delivery.partition)
-            if delivery.error is None:
-                self._delivered += records
-            else:
-                self._failed += records
-                if self._error is None:
-                    self._error = delivery.error
-                    log.error(
-                        "delivery failed: scenario=%s topic=%s partition=%s batch=%d "
-                        "loop=%d records=%d error=%s",
-                        self._info.scenario,
-                        self._info.topic,
-                        delivery.partition,
-                        self._info.index,
-                        self._info.loop,
-                        records,
-                        delivery.error,
-                    )
-            self._pending -= 1
-            done = self._pending == 0
-        self._tally.acknowledge(
-            records if delivery.error is None else 0,
-            records if delivery.error is not None else 0,
-        )
-        if done:
+    def settle(self, error: str | None, partition: int) -> None:
+        """Count one message's delivery report."""
+        records = self._records
+        if partition >= 0:
+            self._partitions.add(partition)
+        if error is None:
+            self._delivered += records
+            self._tally.delivered += records
+        else:
+            self._failed += records
+            self._tally.failed += records
+            if self._error is None:
+                self._error = error
+                log.error(
+                    "delivery failed: scenario=%s topic=%s partition=%s batch=%d "
+                    "loop=%d records=%d error=%s",
+                    self._info.scenario,
+                    self._info.topic,
+                    partition,
+                    self._info.index,
+                    self._info.loop,
+                    records,
+                    error,
+                )
+        self._pending -= 1
+        if self._pending == 0:
             self._finish()
 
     def _finish(self) -> None:
         if self._failed == 0:
-            with self._tally.lock:
-                self._tally.batches_delivered += 1
+            self._tally.batches_delivered += 1
         self._listener.batch_acknowledged(
             self._info,
             Acknowledged(
@@ -299,17 +292,6 @@ class _Ticket:
                 error=self._error,
             ),
         )
-
-
-@dataclass(frozen=True)
-class _Report:
-    """The delivery callback of one message: how many records it carries."""
-
-    ticket: _Ticket
-    records: int
-
-    def __call__(self, delivery: Delivery) -> None:
-        self.ticket.settle(delivery, self.records)
 
 
 def _pace(scenario: Scenario) -> str:

@@ -1,6 +1,5 @@
 """The run summary: counts that add up, wall time, and the pace achieved."""
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -9,7 +8,11 @@ Outcome = Literal["completed", "interrupted", "failed"]
 
 @dataclass
 class Tally:
-    """Counters of one scenario, written by the replay and the delivery thread."""
+    """Counters of one scenario.
+
+    Each counter has one writer: the replay thread counts what it sends, the
+    delivery thread what is acknowledged or failed; others only read them.
+    """
 
     read: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
@@ -20,12 +23,6 @@ class Tally:
     delivered: int = 0
     failed: int = 0
     loops: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def acknowledge(self, delivered: int, failed: int) -> None:
-        with self.lock:
-            self.delivered += delivered
-            self.failed += failed
 
 
 @dataclass(frozen=True)
