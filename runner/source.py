@@ -34,8 +34,9 @@ Kind = Literal["number", "boolean", "string"]
 
 # A cell is sent as a JSON number only when its text already is one, and the
 # text itself goes on the wire: 19.99 stays 19.99, 250.00 keeps its zeros and
-# integers beyond 2^53 keep every digit. 02134 or 1e5x stay strings.
-_JSON_NUMBER = r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?"
+# integers beyond 2^53 keep every digit. 02134 or 1e5x stay strings, and so do
+# digits of other scripts, which a JSON parser refuses (hence [0-9], not \d).
+_JSON_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _NUMBERS = re.compile(rf"(?:{_JSON_NUMBER})(?:\n{_JSON_NUMBER})*")
 _BOOLEANS = {
     "true": True,
@@ -121,7 +122,7 @@ def scan(scenario: Scenario) -> Recording:
     first = last = None
     largest_gap = 0
 
-    for position, frame in _chunks(path, scenario):
+    for position, frame in _chunks(path, header, scenario):
         rows += len(frame)
         raw = _timestamp_texts(frame, scenario)
         instants = timestamps.parse(raw, spec.timestamp)
@@ -137,8 +138,12 @@ def scan(scenario: Scenario) -> Recording:
         outside += int(((instants != NAT) & ~chosen).sum())
         picked = instants[chosen]
         selected += len(picked)
+        typed = frame
+        if cut_row is not None and position <= cut_row < position + len(frame):
+            # The cut row is the file's last: its truncated cells say nothing.
+            typed = frame.iloc[: cut_row - position]
         for name in list(candidates):
-            _narrow(candidates, name, frame[name].tolist(), nulls)
+            _narrow(candidates, name, typed[name].tolist(), nulls)
         if not len(picked):
             continue
 
@@ -195,7 +200,7 @@ def scan(scenario: Scenario) -> Recording:
 def read(recording: Recording, scenario: Scenario, shift_ns: int = 0) -> Iterator[Rows]:
     """Yield typed rows in data-time order; `shift_ns` moves every instant on."""
     if recording.in_order:
-        for position, frame in _chunks(recording.path, scenario):
+        for position, frame in _chunks(recording.path, recording.header, scenario):
             rows = _convert(position, frame, recording, scenario, shift_ns)
             if len(rows.instants):
                 yield rows
@@ -208,7 +213,7 @@ def read(recording: Recording, scenario: Scenario, shift_ns: int = 0) -> Iterato
     )
     parts = [
         _convert(position, frame, recording, scenario, shift_ns)
-        for position, frame in _chunks(recording.path, scenario)
+        for position, frame in _chunks(recording.path, recording.header, scenario)
     ]
     instants = np.concatenate([part.instants for part in parts])
     order = np.argsort(instants, kind="stable")
@@ -306,13 +311,20 @@ def _null_texts(scenario: Scenario) -> frozenset[str]:
     return frozenset(["", *scenario.source.null_values])
 
 
-def _chunks(path: Path, scenario: Scenario) -> Iterator[tuple[int, pd.DataFrame]]:
+def _chunks(
+    path: Path, header: tuple[str, ...], scenario: Scenario
+) -> Iterator[tuple[int, pd.DataFrame]]:
     spec = scenario.source
     try:
+        # The header read by the csv module names the columns: pandas would
+        # rename an empty name to 'Unnamed: 0' and keep a stray BOM.
         reader = pd.read_csv(
             path,
             sep=spec.delimiter,
             encoding=_codec(spec.encoding),
+            header=0,
+            names=list(header),
+            index_col=False,
             dtype=object,
             keep_default_na=False,
             na_filter=False,
@@ -322,9 +334,6 @@ def _chunks(path: Path, scenario: Scenario) -> Iterator[tuple[int, pd.DataFrame]
         position = 0
         with reader:
             for frame in reader:
-                frame.columns = pd.Index(
-                    [str(name).replace("\ufeff", "") for name in frame.columns]
-                )
                 yield position, frame
                 position += len(frame)
     except pd.errors.ParserError as error:
@@ -420,7 +429,11 @@ def _narrow(
     values: list[Any],
     nulls: frozenset[str],
 ) -> None:
-    present = [value for value in values if value not in nulls]
+    present = (
+        values
+        if nulls.isdisjoint(values)
+        else [value for value in values if value not in nulls]
+    )
     kinds = candidates[name]
     if "number" in kinds:
         text = "\n".join(present)
@@ -551,6 +564,9 @@ def _convert(
 
 
 def _typed(cells: list[Any], kind: Kind, nulls: frozenset[str]) -> list[Any]:
+    # A column without a null cell, the common case, skips the per-cell test.
+    if kind != "boolean" and nulls.isdisjoint(cells):
+        return list(map(orjson.Fragment, cells)) if kind == "number" else cells
     if kind == "number":
         return [None if cell in nulls else orjson.Fragment(cell) for cell in cells]
     if kind == "boolean":
