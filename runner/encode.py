@@ -1,5 +1,12 @@
-"""Turn a batch into Kafka message values: JSON, written by orjson as it goes."""
+"""Turn a batch into Kafka message values: JSON text assembled from ready cells.
 
+The CSV source hands over every cell already written as JSON (a number's own
+text, a quoted and escaped string, true, false or null), so a record is one
+`%` format of a template with the field names in place, and a batch is those
+joined: no dict per row and no serialiser call per value on the hot path.
+"""
+
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +24,23 @@ class Message:
     records: int
 
 
+@dataclass(frozen=True)
+class Messages:
+    """The messages of one batch, as parallel lists of keys and values."""
+
+    keys: list[bytes | None] | None  # None: no message has a key
+    values: list[bytes]
+    records_per_message: int
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self) -> Iterator[Message]:
+        keys = self.keys or [None] * len(self.values)
+        for key, value in zip(keys, self.values, strict=True):
+            yield Message(key, value, self.records_per_message)
+
+
 class Encoder:
     """Encodes a batch as one JSON array, or as one JSON object per record."""
 
@@ -26,24 +50,28 @@ class Encoder:
         per: Literal["batch", "record"],
         timestamp_index: int | None,
     ) -> None:
-        self._fields = fields
+        # Field names are escaped once; `%` in a name must not read as a field.
+        names = [orjson.dumps(name).decode().replace("%", "%%") for name in fields]
+        self._template = "{" + ",".join(f"{name}:%s" for name in names) + "}"
         self._per = per
-        self._timestamp_field = (
-            fields[timestamp_index] if timestamp_index is not None else None
-        )
+        self._timestamp_index = timestamp_index
 
-    def encode(self, batch: Batch, moment: str | None = None) -> list[Message]:
+    def encode(self, batch: Batch, moment: str | None = None) -> Messages:
         """Encode `batch`; `moment` replaces every record's instant (live time)."""
-        fields = self._fields
-        records = [dict(zip(fields, row, strict=True)) for row in batch.values]
-        if moment is not None and self._timestamp_field is not None:
-            for record in records:
-                record[self._timestamp_field] = moment
+        rows = batch.values
+        if moment is not None and self._timestamp_index is not None:
+            rows = self._with_moment(rows, orjson.dumps(moment).decode())
 
+        fill = self._template.__mod__
         if self._per == "batch":
-            return [Message(None, orjson.dumps(records), len(records))]
-        keys = batch.keys or [None] * len(records)
-        return [
-            Message(key, orjson.dumps(record), 1)
-            for key, record in zip(keys, records, strict=True)
-        ]
+            text = "[" + ",".join(map(fill, rows)) + "]"
+            return Messages(None, [text.encode()], len(rows))
+        values = [text.encode() for text in map(fill, rows)]
+        return Messages(batch.keys, values, 1)
+
+    def _with_moment(
+        self, rows: list[tuple[str, ...]], moment: str
+    ) -> list[tuple[str, ...]]:
+        index = self._timestamp_index
+        assert index is not None
+        return [(*row[:index], moment, *row[index + 1 :]) for row in rows]

@@ -9,7 +9,8 @@ retry: back-pressure slows the replay, it never drops a batch.
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -90,12 +91,13 @@ class KafkaSink:
 
     def produce(
         self,
-        messages: Iterable[tuple[bytes | None, bytes]],
+        keys: list[bytes | None] | None,
+        values: list[bytes],
         headers: list[tuple[str, str | bytes | None]],
         report: DeliveryReport,
         wait: Callable[[float], None],
     ) -> None:
-        """Queue (key, value) messages; while the local queue is full, wait and retry.
+        """Queue messages; while the local queue is full, wait and retry.
 
         `report(error, partition)` is called once per message on the delivery
         thread; `wait` is how to pass the time (it may raise to abandon the rest).
@@ -108,7 +110,7 @@ class KafkaSink:
         def delivered(error: KafkaError | None, message: Any) -> None:
             report(None if error is None else error.str(), message.partition())
 
-        for key, value in messages:
+        for key, value in zip(keys or repeat(None), values, strict=False):
             while True:
                 try:
                     produce(topic, value, key, on_delivery=delivered, headers=extra)

@@ -14,7 +14,7 @@ from runner import source
 from runner.batching import Batch, batches
 from runner.control import Control, Stopped
 from runner.durations import format_duration
-from runner.encode import Encoder, Message
+from runner.encode import Encoder, Messages
 from runner.events import Acknowledged, BatchInfo, Headers, Listener
 from runner.kafka import KafkaSink
 from runner.scenario import Scenario
@@ -217,10 +217,7 @@ class Replay:
         ticket = _Ticket(info, self.tally, self.listener, messages)
         began = time.monotonic()
         sink.produce(
-            ((message.key, message.value) for message in messages),
-            headers,
-            ticket.settle,
-            self.control.sleep,
+            messages.keys, messages.values, headers, ticket.settle, self.control.sleep
         )
         produce_s = time.monotonic() - began
         self.tally.batches_sent += 1
@@ -237,14 +234,13 @@ class _Ticket:
     """
 
     def __init__(
-        self, info: BatchInfo, tally: Tally, listener: Listener, messages: list[Message]
+        self, info: BatchInfo, tally: Tally, listener: Listener, messages: Messages
     ) -> None:
         self._info = info
         self._tally = tally
         self._listener = listener
         self._pending = len(messages)
-        # Every message of a batch carries the same number of records.
-        self._records = messages[0].records if messages else 0
+        self._records = messages.records_per_message
         self._delivered = 0
         self._failed = 0
         self._partitions: set[int] = set()

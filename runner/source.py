@@ -46,6 +46,11 @@ _BOOLEANS = {
     "TRUE": True,
     "FALSE": False,
 }
+_BOOLEAN_JSON = {
+    text: "true" if value else "false" for text, value in _BOOLEANS.items()
+}
+# What JSON requires to be escaped inside a string.
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _MAX_LISTED = 10
 
 
@@ -543,7 +548,8 @@ def _convert(
     columns: list[list[Any]] = []
     for source in recording.layout.sources:
         if source is None:
-            columns.append(timestamps.to_iso(picked, recording.tz, recording.unit))
+            instants_text = timestamps.to_iso(picked, recording.tz, recording.unit)
+            columns.append([f'"{text}"' for text in instants_text])
             continue
         cells = frame[source].tolist()
         if not keep:
@@ -563,12 +569,29 @@ def _convert(
     return Rows(instants=picked, values=list(zip(*columns, strict=True)), keys=keys)
 
 
-def _typed(cells: list[Any], kind: Kind, nulls: frozenset[str]) -> list[Any]:
-    # A column without a null cell, the common case, skips the per-cell test.
-    if kind != "boolean" and nulls.isdisjoint(cells):
-        return list(map(orjson.Fragment, cells)) if kind == "number" else cells
+def _typed(cells: list[str], kind: Kind, nulls: frozenset[str]) -> list[str]:
+    """Each cell written as JSON text: the encoder places these as they are."""
+    if not cells:
+        return []
+    has_nulls = not nulls.isdisjoint(cells)
     if kind == "number":
-        return [None if cell in nulls else orjson.Fragment(cell) for cell in cells]
+        # The cell's own text is the JSON number: exact digits, any size.
+        if not has_nulls:
+            return cells
+        return ["null" if cell in nulls else cell for cell in cells]
     if kind == "boolean":
-        return [None if cell in nulls else _BOOLEANS[cell] for cell in cells]
-    return [None if cell in nulls else cell for cell in cells]
+        return ["null" if cell in nulls else _BOOLEAN_JSON[cell] for cell in cells]
+
+    if _NEEDS_ESCAPE.search("".join(cells)):
+        # Quotes, backslashes or control characters: let orjson escape them.
+        quoted = [orjson.dumps(cell).decode() for cell in cells]
+    else:
+        # No cell holds a control character, so NUL can separate them: one
+        # join and one split quote the whole column at C speed.
+        quoted = ('"' + '"\x00"'.join(cells) + '"').split("\x00")
+    if not has_nulls:
+        return quoted
+    return [
+        "null" if cell in nulls else text
+        for cell, text in zip(cells, quoted, strict=True)
+    ]
