@@ -1,5 +1,8 @@
 """The scenario format: strict, frozen pydantic models, one per section of the file."""
 
+import codecs
+import difflib
+import zoneinfo
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -9,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    field_validator,
     model_validator,
 )
 
@@ -25,6 +29,14 @@ TIMESTAMP_KEYWORDS = (
     "elapsed_h",
 )
 """Timestamp formats that are not strptime patterns; ``elapsed_*`` need an origin."""
+
+
+class FieldProblem(ValueError):
+    """A check across fields failed; `path` names the field, relative to the model."""
+
+    def __init__(self, message: str, *path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class Model(BaseModel):
@@ -74,17 +86,58 @@ class Timestamp(Model):
         "fail", description="a local time skipped when clocks go forward"
     )
 
+    @field_validator("format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value in TIMESTAMP_KEYWORDS:
+            return value
+        if "%" not in value:
+            close = difflib.get_close_matches(value, TIMESTAMP_KEYWORDS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"unknown format {value!r}; {hint}expected one of "
+                f"{', '.join(TIMESTAMP_KEYWORDS)} or a strptime pattern such as "
+                f"%Y-%m-%d %H:%M:%S"
+            )
+        try:
+            datetime.strptime("", value)
+        except ValueError as error:
+            # Only a broken pattern is of interest here: no text matches ''.
+            if "does not match format" not in str(error):
+                raise ValueError(f"not a strptime pattern: {error}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            known = sorted(zoneinfo.available_timezones())
+            close = difflib.get_close_matches(value, known, n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else "; expected an IANA name such as Europe/Berlin"
+            )
+            raise ValueError(f"unknown time zone {value!r}{hint}") from None
+        return value
+
+    @field_validator("column")
+    @classmethod
+    def _check_column(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("the list of columns is empty")
+        return value
+
     @model_validator(mode="after")
     def _check_origin(self) -> "Timestamp":
         if self.format.startswith("elapsed_") and self.origin is None:
-            raise ValueError(f"format {self.format!r} needs timestamp.origin")
-        if self.format not in TIMESTAMP_KEYWORDS and "%" not in self.format:
-            raise ValueError(
-                f"format must be one of {', '.join(TIMESTAMP_KEYWORDS)} or a "
-                f"strptime pattern with % fields, got {self.format!r}"
+            raise FieldProblem(
+                f"{self.format} counts from source.timestamp.origin, which is "
+                f"not given",
+                "format",
             )
-        if isinstance(self.column, list) and not self.column:
-            raise ValueError("column list is empty")
         return self
 
     @property
@@ -112,6 +165,17 @@ class Source(Model):
     )
     chunk_rows: int = Field(50_000, ge=100, description="rows read at a time")
 
+    @field_validator("encoding")
+    @classmethod
+    def _check_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"unknown text encoding {value!r} (for example utf-8, latin-1, cp1252)"
+            ) from None
+        return value
+
 
 class Batch(Model):
     """How rows are cut into batches by data time."""
@@ -137,6 +201,16 @@ class Message(Model):
         "timestamp column, or `timestamp` when it spans several columns)",
     )
 
+    @model_validator(mode="after")
+    def _check_key(self) -> "Message":
+        if self.key is not None and self.per == "batch":
+            raise FieldProblem(
+                "a key needs message.per: record (a batch message has no single "
+                "row to take it from)",
+                "key",
+            )
+        return self
+
 
 class Kafka(Model):
     """Where the messages go; `config` passes librdkafka settings by their names."""
@@ -158,15 +232,9 @@ class Window(Model):
     start: datetime | None = Field(None, strict=False)
     end: datetime | None = Field(None, strict=False)
 
-    @model_validator(mode="after")
-    def _check_order(self) -> "Window":
-        if self.start and self.end and _naive(self.end) <= _naive(self.start):
-            raise ValueError(f"end {self.end} is not after start {self.start}")
-        return self
 
-
-def _naive(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=None) if moment.utcoffset() is None else moment
+def _aware(moment: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=zone)
 
 
 class Replay(Model):
@@ -192,9 +260,11 @@ class Replay(Model):
     @model_validator(mode="after")
     def _check_pace(self) -> "Replay":
         if self.delay is not None and self.speed is not None:
-            raise ValueError("give either delay or speed, not both")
+            raise FieldProblem("give either delay or speed, not both", "speed")
         if isinstance(self.loop, int) and self.loop < 1:
-            raise ValueError(f"loop must be 1 or more, or forever, got {self.loop}")
+            raise FieldProblem(
+                f"must be 1 or more, or forever, got {self.loop}", "loop"
+            )
         return self
 
     @property
@@ -225,3 +295,19 @@ class Scenario(Model):
     kafka: Kafka
     replay: Replay = Field(default_factory=Replay)  # type: ignore[arg-type]
     telemetry: Telemetry = Field(default_factory=Telemetry)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _check_window(self) -> "Scenario":
+        # Naive window times are in the recording's zone, like its timestamps.
+        window = self.replay.window
+        if window is None or window.start is None or window.end is None:
+            return self
+        zone = zoneinfo.ZoneInfo(self.source.timestamp.timezone)
+        if _aware(window.end, zone) <= _aware(window.start, zone):
+            raise FieldProblem(
+                f"must be after start ({window.start}), got {window.end}",
+                "replay",
+                "window",
+                "end",
+            )
+        return self
