@@ -17,6 +17,7 @@ from runner.errors import BrokerError, ScenarioError, ScenarioRunError, Telemetr
 from runner.keys import Keys
 from runner.replay import Replay
 from runner.summary import Summary
+from runner.telemetry import JsonFormatter, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="diagnostics on stderr (default INFO)",
     )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="diagnostics as text lines, or one JSON object a line with the "
+        "trace_id and span_id of the batch when there is one (default text)",
+    )
     parser.add_argument("--version", action="version", version=__version__)
     return parser
 
@@ -121,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = parser.parse_args(argv)
     except SystemExit as leaving:
         return int(leaving.code or 0)
-    _configure_logging(arguments.log_level)
+    _configure_logging(arguments.log_level, arguments.log_format)
 
     try:
         variables = _pairs(arguments.variables, "--var")
@@ -193,9 +201,13 @@ def _run(
     loaded: list[config.LoadedScenario], recordings: list[source.Recording]
 ) -> list[Summary]:
     control = Control()
+    telemetry = Telemetry([item.scenario for item in loaded])
+    listeners = [telemetry.listener(item.scenario) for item in loaded]
+    for listener in listeners:
+        control.on_pause(listener.paused)
     replays = [
-        Replay(item.scenario, control, recording=recording)
-        for item, recording in zip(loaded, recordings, strict=True)
+        Replay(item.scenario, control, listener=listener, recording=recording)
+        for item, recording, listener in zip(loaded, recordings, listeners, strict=True)
     ]
     outcomes = [_Outcome() for _ in replays]
 
@@ -210,13 +222,16 @@ def _run(
         threading.Thread(target=play, args=(replay, outcome), name=replay.scenario.name)
         for replay, outcome in zip(replays, outcomes, strict=True)
     ]
-    with _signals(control), Keys(control):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            # Joining in short steps lets the main thread run signal handlers.
-            while thread.is_alive():
-                thread.join(0.2)
+    try:
+        with _signals(control), Keys(control):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                # Joining in short steps lets the main thread run signal handlers.
+                while thread.is_alive():
+                    thread.join(0.2)
+    finally:
+        telemetry.stop()
 
     for outcome in outcomes:
         if outcome.error is not None:
@@ -278,10 +293,12 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
     return pairs
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class Stopped(Exception):
@@ -15,6 +16,7 @@ class Control:
         self._condition = threading.Condition()
         self._paused = False
         self._stop_reason: str | None = None
+        self._on_pause: list[Callable[[bool], None]] = []
 
     @property
     def paused(self) -> bool:
@@ -25,15 +27,25 @@ class Control:
         """Why the run was asked to stop (`q`, `SIGTERM`, ...), or None."""
         return self._stop_reason
 
+    def on_pause(self, callback: Callable[[bool], None]) -> None:
+        """Call `callback(paused)` each time the run is paused or resumed."""
+        self._on_pause.append(callback)
+
     def pause(self) -> None:
-        with self._condition:
-            self._paused = True
-            self._condition.notify_all()
+        self._set_paused(True)
 
     def resume(self) -> None:
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
         with self._condition:
-            self._paused = False
+            changed = self._paused != paused
+            self._paused = paused
             self._condition.notify_all()
+        # Outside the lock: a callback that waits on the run cannot deadlock it.
+        if changed:
+            for callback in self._on_pause:
+                callback(paused)
 
     def stop(self, reason: str) -> None:
         """Ask the run to stop; the first reason given is the one reported."""
@@ -62,6 +74,8 @@ class Control:
                     began = time.monotonic()
                     while self._paused and self._stop_reason is None:
                         self._condition.wait(1.0)
+                    if self._stop_reason is not None:
+                        raise Stopped(self._stop_reason)
                     return time.monotonic() - began
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -69,6 +83,9 @@ class Control:
                 self._condition.wait(remaining)
 
     def sleep(self, seconds: float) -> None:
-        """Wait `seconds` unless stopped; a pause does not count."""
-        if seconds > 0:
-            self.wait_until(time.monotonic() + seconds)
+        """Wait `seconds` of running time unless stopped; time paused does not count."""
+        if seconds <= 0:
+            return
+        deadline = time.monotonic() + seconds
+        while paused_for := self.wait_until(deadline):
+            deadline += paused_for

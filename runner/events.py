@@ -44,7 +44,9 @@ class Acknowledged:
 class Listener:
     """Receives the replay's events; every method does nothing unless overridden.
 
-    `batch_acknowledged` and `message_failed` run on the delivery thread.
+    `batch_acknowledged` runs on the delivery thread, `paused` on the thread
+    that paused or resumed the run (see `Control.on_pause`), the others on the
+    replay's thread.
     """
 
     def run_started(self, recording: Recording, loops: int | None) -> None:
