@@ -7,15 +7,16 @@ second pass streams the same chunks as typed rows; only a recording that is not
 in time order is held whole in memory, to be sorted.
 """
 
+import codecs
 import csv
-import io
 import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -52,6 +53,7 @@ _BOOLEAN_JSON = {
 # What JSON requires to be escaped inside a string.
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _MAX_LISTED = 10
+_BLOCK_BYTES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Recording:
     last_ns: int | None
     largest_gap_ns: int
     interval_ns: int
-    cut_row: int | None = None  # position of a cut last row that is left out
+    bad_rows: frozenset[int] = frozenset()  # parser positions of rows left out
 
     @property
     def span_ns(self) -> int:
@@ -112,7 +114,7 @@ def scan(scenario: Scenario) -> Recording:
     window = _window_ns(scenario, tz)
     interval_ns = round(scenario.batch.interval * 1e9)
     nulls = _null_texts(scenario)
-    cut_row = _cut_last_row(path, header, scenario)
+    shapes = _bad_rows(path, header, scenario)
 
     candidates: dict[str, set[Kind]] = {
         name: {"number", "boolean"} for name in header if name not in spec.strings
@@ -132,9 +134,10 @@ def scan(scenario: Scenario) -> Recording:
         raw = _timestamp_texts(frame, scenario)
         instants = timestamps.parse(raw, spec.timestamp)
         broken = instants == NAT
-        if cut_row is not None and position <= cut_row < position + len(frame):
-            broken[cut_row - position] = False
-            instants[cut_row - position] = NAT
+        left_out = _left_out(shapes.short, position, len(frame))
+        if left_out:
+            broken[left_out] = False
+            instants[left_out] = NAT
         for index in np.flatnonzero(broken)[: _MAX_LISTED - len(bad)]:
             bad.append((position + int(index) + 2, raw[index]))
         bad_count += int(broken.sum())
@@ -143,10 +146,8 @@ def scan(scenario: Scenario) -> Recording:
         outside += int(((instants != NAT) & ~chosen).sum())
         picked = instants[chosen]
         selected += len(picked)
-        typed = frame
-        if cut_row is not None and position <= cut_row < position + len(frame):
-            # The cut row is the file's last: its truncated cells say nothing.
-            typed = frame.iloc[: cut_row - position]
+        # A row left out for its shape says nothing about its columns' types.
+        typed = frame.drop(frame.index[left_out]) if left_out else frame
         for name in list(candidates):
             _narrow(candidates, name, typed[name].tolist(), nulls)
         if not len(picked):
@@ -179,7 +180,7 @@ def scan(scenario: Scenario) -> Recording:
     skipped = {
         "bad_timestamp": bad_count,
         "outside_window": outside,
-        "bad_row": 1 if cut_row is not None else 0,
+        "bad_row": shapes.count,
     }
     return Recording(
         path=path,
@@ -189,7 +190,7 @@ def scan(scenario: Scenario) -> Recording:
         unit=max(units, key=["s", "ms", "us", "ns"].index) if units else "s",
         tz=tz,
         in_order=in_order,
-        rows_read=rows,
+        rows_read=rows + shapes.long,
         selected=selected,
         skipped=skipped,
         batches=batches,
@@ -198,7 +199,7 @@ def scan(scenario: Scenario) -> Recording:
         last_ns=last,
         largest_gap_ns=largest_gap,
         interval_ns=interval_ns,
-        cut_row=cut_row,
+        bad_rows=shapes.short,
     )
 
 
@@ -244,7 +245,9 @@ def _read_header(path: Path, delimiter: str, encoding: str) -> tuple[str, ...]:
                 f"{os.path.abspath(path)})"
             ]
         ) from None
-    except (OSError, UnicodeDecodeError, LookupError) as error:
+    except UnicodeDecodeError:
+        _locate_decoding_error(path, encoding)
+    except (OSError, LookupError) as error:
         raise SourceError([f"{path}: cannot read CSV file: {error}"]) from None
     if not header:
         raise SourceError([f"{path}:1: the CSV file has no header row"])
@@ -335,6 +338,8 @@ def _chunks(
             na_filter=False,
             chunksize=spec.chunk_rows,
             engine="c",
+            # Rows of the wrong width were found and refused, or are skipped.
+            on_bad_lines="skip" if spec.on_bad_row == "skip" else "error",
         )
         position = 0
         with reader:
@@ -343,13 +348,8 @@ def _chunks(
                 position += len(frame)
     except pd.errors.ParserError as error:
         raise SourceError([f"{path}: {_parser_problem(error)}"]) from None
-    except UnicodeDecodeError as error:
-        raise SourceError(
-            [
-                f"{path}: not {spec.encoding} text ({error.reason} at byte "
-                f"{error.start}); set source.encoding"
-            ]
-        ) from None
+    except UnicodeDecodeError:
+        _locate_decoding_error(path, spec.encoding)
 
 
 def _parser_problem(error: Exception) -> str:
@@ -361,41 +361,200 @@ def _parser_problem(error: Exception) -> str:
     return text
 
 
-def _cut_last_row(
-    path: Path, header: tuple[str, ...], scenario: Scenario
-) -> int | None:
-    # A recording copied or downloaded in part ends in the middle of a row; the
-    # parser fills the missing cells silently, so the last row is checked here.
-    size = path.stat().st_size
-    with open(path, "rb") as stream:
-        stream.seek(max(0, size - 65536))
-        tail = stream.read()
-    if not tail or tail.endswith(b"\n"):
-        return None
-    last_line = tail.rsplit(b"\n", 1)[-1].decode(
-        _codec(scenario.source.encoding), "replace"
-    )
-    fields = next(
-        csv.reader(io.StringIO(last_line), delimiter=scenario.source.delimiter)
-    )
-    if len(fields) >= len(header):
-        return None
+@dataclass(frozen=True)
+class _Shapes:
+    """Rows whose field count differs from the header's, when they are skipped."""
 
-    with open(path, "rb") as stream:
-        lines = sum(
-            chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b"")
-        )
-    line = lines + 1
+    short: frozenset[int]  # parser positions of rows with too few fields
+    long: int  # rows with too many fields, which the parser drops itself
+    count: int
+
+
+def _bad_rows(path: Path, header: tuple[str, ...], scenario: Scenario) -> _Shapes:
+    """Find rows whose field count differs from the header's, before sending."""
+    width = len(header)
+    shapes = _row_shapes(path, scenario, width)
+    if not shapes:
+        return _Shapes(frozenset(), 0, 0)
+
     if scenario.source.on_bad_row == "fail":
+        cut_line = None if _ends_with_newline(path) else _line_count(path)
+        problems = []
+        for _, line, fields in shapes[:_MAX_LISTED]:
+            if fields < width and line == cut_line:
+                problems.append(
+                    f"{path}:{line}: the last row has {fields} fields where the "
+                    f"header has {width} (the file looks cut short); set "
+                    f"source.on_bad_row: skip to leave it out"
+                )
+            else:
+                problems.append(
+                    f"{path}:{line}: {fields} fields where the header has {width}"
+                )
+        if len(shapes) > _MAX_LISTED:
+            problems.append(
+                f"{path}: {len(shapes) - _MAX_LISTED} more rows whose field count "
+                f"differs from the header's (source.on_bad_row: skip leaves them out)"
+            )
+        raise SourceError(problems)
+
+    log.warning(
+        "leaving out rows whose field count differs from the header's: path=%s "
+        "rows=%d lines=%s",
+        path,
+        len(shapes),
+        ",".join(str(line) for _, line, _ in shapes[:_MAX_LISTED]),
+    )
+    # The parser drops rows that are too long (on_bad_lines="skip"); a short
+    # row keeps a place in its numbering, shifted by the long rows before it.
+    short: set[int] = set()
+    long_before = 0
+    for ordinal, _, fields in shapes:
+        if fields > width:
+            long_before += 1
+        else:
+            short.add(ordinal - long_before)
+    return _Shapes(frozenset(short), long_before, len(shapes))
+
+
+def _row_shapes(
+    path: Path, scenario: Scenario, width: int
+) -> list[tuple[int, int, int]]:
+    """(row ordinal, line, field count) of every data row not `width` fields wide."""
+    spec = scenario.source
+    codec = _codec(spec.encoding)
+    # Encoding "" gives what a codec puts first (utf-8-sig's BOM), to cut off.
+    delimiter = spec.delimiter.encode(codec, errors="replace")[len("".encode(codec)) :]
+    if not _ascii_compatible(codec) or len(delimiter) != 1:
+        return _row_shapes_parsed(path, scenario, width)
+
+    # Without quote characters a row is a line and its fields are its
+    # delimiters plus one, which bytes.count finds in C.
+    found: list[tuple[int, int, int]] = []
+    line = 0
+    ordinal = -2  # the header takes -1; data rows count from 0
+    carry = b""
+    decoder = codecs.getincrementaldecoder(codec)()
+    with open(path, "rb") as stream:
+        while True:
+            block = stream.read(_BLOCK_BYTES)
+            _check_decoding(decoder, block, path, spec.encoding)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                data, carry = data[:cut], data[cut:]
+            elif carry:
+                data, carry = carry + b"\n", b""
+            else:
+                break
+            if not data:
+                continue
+            if b'"' in data:
+                return _row_shapes_parsed(path, scenario, width)
+
+            rows = data.split(b"\n")[:-1]
+            first_line = line + 1
+            counts = list(map(bytes.count, rows, repeat(delimiter)))
+            line += len(rows)
+            if width > 1 and counts.count(width - 1) == len(counts):
+                # The common case, every row right (so none blank), in C.
+                ordinal += len(rows)
+                continue
+            for index, count in enumerate(counts):
+                row = rows[index]
+                if len(row) <= 1 and row in (b"", b"\r"):
+                    continue  # the parser skips blank lines
+                ordinal += 1
+                if count != width - 1 and ordinal >= 0:
+                    found.append((ordinal, first_line + index, count + 1))
+    return found
+
+
+def _row_shapes_parsed(
+    path: Path, scenario: Scenario, width: int
+) -> list[tuple[int, int, int]]:
+    # Quoted fields may hold delimiters and line breaks: the csv module reads
+    # them as the parser will. Slower, so only for files that need it.
+    spec = scenario.source
+    found: list[tuple[int, int, int]] = []
+    ordinal = -2
+    try:
+        with open(path, encoding=_codec(spec.encoding), newline="") as stream:
+            reader = csv.reader(stream, delimiter=spec.delimiter)
+            for row in reader:
+                if not row:
+                    continue
+                ordinal += 1
+                if ordinal >= 0 and len(row) != width:
+                    found.append((ordinal, reader.line_num, len(row)))
+    except UnicodeDecodeError:
+        _locate_decoding_error(path, spec.encoding)
+    return found
+
+
+def _left_out(rows: frozenset[int], position: int, length: int) -> list[int]:
+    """The rows of a chunk starting at `position` that are left out."""
+    return sorted(row - position for row in rows if position <= row < position + length)
+
+
+def _ascii_compatible(codec: str) -> bool:
+    # ASCII characters are single bytes of their own value (utf-8, latin-1,
+    # cp1252...), so delimiters and line ends can be counted in the raw bytes.
+    # The difference of two lengths ignores a BOM that utf-8-sig prepends.
+    try:
+        ascii_text = '\n,;|\t"ab'
+        return len("ab".encode(codec)) - len(
+            "a".encode(codec)
+        ) == 1 and ascii_text.encode(codec).endswith(ascii_text.encode("ascii"))
+    except LookupError:
+        return False
+
+
+def _check_decoding(
+    decoder: codecs.IncrementalDecoder,
+    block: bytes,
+    path: Path,
+    encoding: str,
+) -> None:
+    try:
+        decoder.decode(block, final=not block)
+    except UnicodeDecodeError:
+        _locate_decoding_error(path, encoding)
+
+
+def _locate_decoding_error(path: Path, encoding: str) -> NoReturn:
+    """Raise the SourceError that names the line of the first undecodable byte."""
+    data = path.read_bytes()
+    try:
+        data.decode(_codec(encoding))
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start]
+        hint = "for example latin-1" if encoding.lower() != "latin-1" else ""
         raise SourceError(
             [
-                f"{path}:{line}: the last row has {len(fields)} fields where the "
-                f"header has {len(header)} (the file looks cut short); set "
-                f"source.on_bad_row: skip to leave it out"
+                f"{path}:{line}: not {encoding} text ({error.reason} 0x{byte:02x}); "
+                f"set source.encoding" + (f", {hint}" if hint else "")
             ]
+        ) from None
+    raise SourceError([f"{path}: not {encoding} text; set source.encoding"])
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        stream.seek(0, os.SEEK_END)
+        if stream.tell() == 0:
+            return True
+        stream.seek(-1, os.SEEK_END)
+        return stream.read(1) == b"\n"
+
+
+def _line_count(path: Path) -> int:
+    with open(path, "rb") as stream:
+        newlines = sum(
+            block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b"")
         )
-    log.warning("leaving out the cut last row: path=%s line=%d", path, line)
-    return lines - 1  # data rows before it: the header is line 1
+    return newlines + (0 if _ends_with_newline(path) else 1)
 
 
 def _timestamp_texts(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
@@ -535,10 +694,9 @@ def _convert(
     instants = timestamps.parse(
         _timestamp_texts(frame, scenario), scenario.source.timestamp
     )
-    if recording.cut_row is not None and position <= recording.cut_row < position + len(
-        frame
-    ):
-        instants[recording.cut_row - position] = NAT
+    left_out = _left_out(recording.bad_rows, position, len(frame))
+    if left_out:
+        instants[left_out] = NAT
     window = _window_ns(scenario, recording.tz)
     chosen = _select(instants, window)
     picked = instants[chosen] + shift_ns

@@ -500,3 +500,49 @@ def test_record_messages_carry_the_key_and_null_keys(tmp_path: Path) -> None:
     ]
 
     assert keys == [b"tok_a1", b"tok_b2", b"tok_a1", None]
+
+
+def test_rows_of_the_wrong_width_are_refused_with_their_lines(tmp_path: Path) -> None:
+    text = (
+        f"{HEADER}\n"
+        "tx-0001,2024-05-06 10:00:05,tok_a1,m-100,DE,19.99,EUR\n"
+        "tx-0002,2024-05-06 10:00:40,tok_b2,m-101,NO,250.00\n"
+        "\n"
+        "tx-0003,2024-05-06 10:01:10,tok_a1,m-100,DE,5.10,EUR,extra\n"
+        "tx-0004,2024-05-06 10:01:20,tok_a1,m-100,DE,5.20,EUR\n"
+    )
+
+    problems = scan_problems(scenario_for(tmp_path, text))
+
+    path = tmp_path / "tx.csv"
+    assert problems == [
+        f"{path}:3: 6 fields where the header has 7",
+        f"{path}:5: 8 fields where the header has 7",
+    ]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_skipped_rows_of_the_wrong_width_are_counted_and_left_out(
+    tmp_path: Path, quoted: bool
+) -> None:
+    # The quoted variant holds a delimiter and a line break inside a cell, so
+    # rows can only be told apart by parsing them.
+    merchant = '"m-1,00\nb"' if quoted else "m-100"
+    text = (
+        f"{HEADER}\n"
+        f"tx-0001,2024-05-06 10:00:05,tok_a1,{merchant},DE,19.99,EUR\n"
+        "tx-0002,2024-05-06 10:00:40,tok_b2,m-101,NO,250.00\n"
+        "tx-0003,2024-05-06 10:01:10,tok_a1,m-100,DE,5.10,EUR,extra\n"
+        "tx-0004,2024-05-06 10:01:20,tok_a1,m-100,DE,5.20,EUR\n"
+    )
+    scenario = scenario_for(tmp_path, text, source={"on_bad_row": "skip"})
+
+    recording = source.scan(scenario)
+    found = records(scenario)
+
+    assert recording.rows_read == 4
+    assert recording.skipped["bad_row"] == 2
+    assert recording.selected == 2
+    assert [row["transaction_id"] for row in found] == ["tx-0001", "tx-0004"]
+    assert found[0]["merchant_id"] == ("m-1,00\nb" if quoted else "m-100")
+    assert [row["amount"] for row in found] == [19.99, 5.2]
