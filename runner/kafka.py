@@ -120,6 +120,18 @@ class KafkaSink:
                     # or .kbytes): the delivery thread drains it; wait a moment.
                     self.queue_full_waits += 1
                     wait(_QUEUE_FULL_WAIT)
+                except KafkaException as error:
+                    # Refused before queueing, e.g. larger than message.max.bytes:
+                    # retrying cannot help, so it counts as failed at once.
+                    text = error.args[0].str()
+                    log.error(
+                        "message refused by the client: topic=%s bytes=%d error=%s",
+                        topic,
+                        len(value),
+                        text,
+                    )
+                    report(text, -1)
+                    break
 
     def flush(self, timeout: float) -> int:
         """Wait for every queued message to be acknowledged or to fail.

@@ -6,6 +6,7 @@ about each step; they never change what is sent.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -229,8 +230,8 @@ class Replay:
 class _Ticket:
     """Collects the delivery reports of one batch's messages.
 
-    Reports arrive on one thread at a time (the sink's delivery thread, or the
-    final flush), so the counts here need no lock.
+    Reports arrive on the sink's delivery thread (or the final flush), and for
+    a message the client refuses outright on the replay thread: hence the lock.
     """
 
     def __init__(
@@ -246,9 +247,16 @@ class _Ticket:
         self._partitions: set[int] = set()
         self._error: str | None = None
         self._began = time.monotonic()
+        self._lock = threading.Lock()
 
     def settle(self, error: str | None, partition: int) -> None:
         """Count one message's delivery report."""
+        with self._lock:
+            done = self._count(error, partition)
+        if done:
+            self._finish()
+
+    def _count(self, error: str | None, partition: int) -> bool:
         records = self._records
         if partition >= 0:
             self._partitions.add(partition)
@@ -257,7 +265,8 @@ class _Ticket:
             self._tally.delivered += records
         else:
             self._failed += records
-            self._tally.failed += records
+            with self._tally.failures:
+                self._tally.failed += records
             if self._error is None:
                 self._error = error
                 log.error(
@@ -272,8 +281,7 @@ class _Ticket:
                     error,
                 )
         self._pending -= 1
-        if self._pending == 0:
-            self._finish()
+        return self._pending == 0
 
     def _finish(self) -> None:
         if self._failed == 0:

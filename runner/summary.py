@@ -1,5 +1,6 @@
 """The run summary: counts that add up, wall time, and the pace achieved."""
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,6 +13,8 @@ class Tally:
 
     Each counter has one writer: the replay thread counts what it sends, the
     delivery thread what is acknowledged or failed; others only read them.
+    Failures may also be counted by the replay thread (a message the client
+    refuses outright), so `failed` changes under `failures`.
     """
 
     read: int = 0
@@ -23,6 +26,7 @@ class Tally:
     delivered: int = 0
     failed: int = 0
     loops: int = 0
+    failures: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 @dataclass(frozen=True)

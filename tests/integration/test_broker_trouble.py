@@ -205,3 +205,37 @@ def test_broker_that_hangs_mid_run_slows_the_replay_and_loses_nothing(
     records = consume(spare_broker.address, topic)
     ids = [json.loads(record.value)[0]["transaction_id"] for record in records]
     assert ids == [f"tx-{i:06d}" for i in range(3_000)]
+
+
+def test_message_the_client_refuses_counts_as_failed_without_a_traceback(
+    tmp_path: Path, kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tx.csv").write_text(
+        BASE_CSV.replace(",currency\n", ",currency,note\n", 1)
+        .replace(",EUR\n", ",EUR,short\n")
+        .replace(",NOK\n", ",NOK," + "ab" * 2000 + "\n")
+    )
+    topic = unique_topic("too-large")
+    scenario = base_scenario(
+        kafka={
+            "bootstrap_servers": kafka_bootstrap,
+            "topic": topic,
+            "config": {"message.max.bytes": 1000},
+        },
+        message={"per": "record"},
+    )
+    report = tmp_path / "report.json"
+
+    code = main([str(write_scenario(tmp_path, scenario)), "--report", str(report)])
+
+    err = capsys.readouterr().err
+    counts = json.loads(report.read_text())["scenarios"][0]["records"]
+    assert code == 1
+    assert "Traceback" not in err
+    assert "message refused by the client" in err
+    assert (counts["delivered"], counts["failed"], counts["unsent"]) == (2, 1, 0)
+    ids = [
+        json.loads(record.value)["transaction_id"]
+        for record in consume(kafka_bootstrap, topic)
+    ]
+    assert ids == ["tx-0001", "tx-0003"]
