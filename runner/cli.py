@@ -14,7 +14,9 @@ from types import FrameType
 from runner import __version__, config, plan, schema, source
 from runner.control import Control
 from runner.errors import BrokerError, ScenarioError, ScenarioRunError, TelemetryError
+from runner.events import Listeners
 from runner.keys import Keys
+from runner.progress import Board
 from runner.replay import Replay
 from runner.summary import Summary
 from runner.telemetry import JsonFormatter, Telemetry
@@ -202,9 +204,12 @@ def _run(
 ) -> list[Summary]:
     control = Control()
     telemetry = Telemetry([item.scenario for item in loaded])
-    listeners = [telemetry.listener(item.scenario) for item in loaded]
-    for listener in listeners:
-        control.on_pause(listener.paused)
+    board = Board(control)
+    listeners = []
+    for item in loaded:
+        traced = telemetry.listener(item.scenario)
+        control.on_pause(traced.paused)
+        listeners.append(Listeners(traced, board.track(item.scenario.name)))
     replays = [
         Replay(item.scenario, control, listener=listener, recording=recording)
         for item, recording, listener in zip(loaded, recordings, listeners, strict=True)
@@ -223,7 +228,7 @@ def _run(
         for replay, outcome in zip(replays, outcomes, strict=True)
     ]
     try:
-        with _signals(control), Keys(control):
+        with _signals(control), Keys(control), board:
             for thread in threads:
                 thread.start()
             for thread in threads:
