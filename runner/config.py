@@ -23,7 +23,7 @@ from runner.template import Rendered
 
 Location = tuple[str | int, ...]
 
-_PACE_KEYS = ("delay", "speed")
+_PACE_KEYS = ("delay", "speed", "rate", "stages")
 _DICT_FIELDS = (("kafka", "config"), ("kafka", "headers"))
 _HEADERS = ("kafka", "headers")
 # Words YAML 1.1 reads as booleans that few people mean as true or false.

@@ -18,7 +18,7 @@ from runner.durations import format_duration
 from runner.encode import Encoder, Messages
 from runner.events import Acknowledged, BatchInfo, Headers, Listener
 from runner.kafka import KafkaSink
-from runner.scenario import Scenario
+from runner.scenario import Scenario, Stage
 from runner.schedule import Schedule
 from runner.source import Recording
 from runner.summary import Outcome, Summary, Tally
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # A wait longer than this is announced with the time the next batch goes out.
 _ANNOUNCE_WAIT_S = 10.0
+# Lateness beyond this means the pace asked for cannot be kept: say so.
+_BEHIND_S = 1.0
+_BEHIND_WARN_EVERY_S = 10.0
 # A gap in data time longer than this, with no replay.max_gap, earns a warning.
 _OUTLIER_GAP_S = 6 * 3600.0
 
@@ -48,6 +51,7 @@ class Replay:
         self._recording = recording
         self._started = time.monotonic()
         self._error: str | None = None
+        self._next_behind_warning = 0.0
 
     def run(self) -> Summary:
         """Scan, connect, replay and flush; errors before sending propagate."""
@@ -166,9 +170,16 @@ class Replay:
                     # Anchored when the first batch is ready, not before the
                     # first chunk is read, so that read does not count as late.
                     schedule = Schedule(scenario.replay, time.monotonic())
-                due = schedule.due(position, batch.start_ns - shift_ns + moved_ns)
+                due = schedule.due(
+                    position,
+                    batch.start_ns - shift_ns + moved_ns,
+                    self.tally.records_sent,
+                )
+                if due is None:
+                    log.info("the last stage has ended: scenario=%s", scenario.name)
+                    return
                 due = self._wait(schedule, due, info)
-                self._send(batch, info, encoder, sink, due)
+                self._send(batch, info, encoder, sink, schedule, due)
                 position += 1
             if recording.batches == 0:
                 log.warning("nothing to replay: scenario=%s", scenario.name)
@@ -201,10 +212,12 @@ class Replay:
         info: BatchInfo,
         encoder: Encoder,
         sink: KafkaSink,
+        schedule: Schedule,
         due: float,
     ) -> None:
         scenario = self.scenario
         lateness = max(0.0, time.monotonic() - due)
+        self._warn_if_behind(lateness)
         moment = None
         if scenario.replay.timestamps == "live" and self._recording is not None:
             now = datetime.now(self._recording.tz)
@@ -217,14 +230,45 @@ class Replay:
 
         ticket = _Ticket(info, self.tally, self.listener, messages)
         began = time.monotonic()
-        sink.produce(
-            messages.keys, messages.values, headers, ticket.settle, self.control.sleep
-        )
+        for first, last in self._slices(schedule, len(messages)):
+            if first:
+                # Records of one batch spread over time at a rate: each slice
+                # waits for its own deadline.
+                slice_due = schedule.record_due(self.tally.records_sent + first)
+                if slice_due is not None:
+                    self._wait(schedule, slice_due, info)
+            keys = messages.keys[first:last] if messages.keys is not None else None
+            sink.produce(
+                keys,
+                messages.values[first:last],
+                headers,
+                ticket.settle,
+                self.control.sleep,
+            )
         produce_s = time.monotonic() - began
         self.tally.batches_sent += 1
         self.tally.records_sent += len(batch)
         self.tally.messages_sent += len(messages)
         self.listener.batch_sent(info, lateness, produce_s)
+
+    def _slices(self, schedule: Schedule, count: int) -> list[tuple[int, int]]:
+        rate = schedule.stage.rate
+        if rate is None or self.scenario.message.per == "batch" or count <= 1:
+            return [(0, count)]
+        # Waits shorter than a millisecond cost more than they smooth.
+        size = max(1, int(rate / 1000))
+        return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+    def _warn_if_behind(self, lateness: float) -> None:
+        now = time.monotonic()
+        if lateness > _BEHIND_S and now >= self._next_behind_warning:
+            self._next_behind_warning = now + _BEHIND_WARN_EVERY_S
+            log.warning(
+                "falling behind the requested pace: scenario=%s late_s=%.2f pace=%s",
+                self.scenario.name,
+                lateness,
+                _pace(self.scenario),
+            )
 
 
 class _Ticket:
@@ -300,12 +344,21 @@ class _Ticket:
 
 def _pace(scenario: Scenario) -> str:
     replay = scenario.replay
-    if replay.speed is not None:
-        text = f"speed x{replay.speed:g}"
-    else:
-        text = f"delay {format_duration(replay.pace_delay or 0.0)}"
+    text = ", then ".join(_stage_text(stage) for stage in replay.paces)
     if replay.max_gap is not None:
         text += f", max_gap {format_duration(replay.max_gap)}"
+    return text
+
+
+def _stage_text(stage: Stage) -> str:
+    if stage.speed is not None:
+        text = f"speed x{stage.speed:g}"
+    elif stage.rate is not None:
+        text = f"rate {stage.rate:g}/s"
+    else:
+        text = f"delay {format_duration(stage.delay or 0.0)}"
+    if stage.duration != float("inf"):
+        text += f" for {format_duration(stage.duration)}"
     return text
 
 

@@ -237,6 +237,27 @@ def _aware(moment: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
     return moment if moment.utcoffset() is not None else moment.replace(tzinfo=zone)
 
 
+_PACES = ("delay", "speed", "rate")
+
+
+class Stage(Model):
+    """One step of a load shape: for `duration`, one pace."""
+
+    duration: Seconds = Field(gt=0, description="how long this stage lasts")
+    delay: Seconds | None = Field(None, ge=0, description="fixed wait between batches")
+    speed: float | None = Field(None, gt=0, description="multiple of recorded pace")
+    rate: float | None = Field(None, gt=0, description="records per second")
+
+    @model_validator(mode="after")
+    def _check_pace(self) -> "Stage":
+        given = [name for name in _PACES if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise FieldProblem(
+                f"give exactly one of delay, speed or rate, got {len(given)}"
+            )
+        return self
+
+
 class Replay(Model):
     """How fast, how often and which slice of the recording to play."""
 
@@ -245,6 +266,18 @@ class Replay(Model):
     )
     speed: float | None = Field(
         None, gt=0, description="multiple of the recorded pace: 10 = ten times faster"
+    )
+    rate: float | None = Field(
+        None,
+        gt=0,
+        description="records per second, paced evenly across batches (and within "
+        "them in record mode)",
+    )
+    stages: list[Stage] | None = Field(
+        None,
+        min_length=1,
+        description="a load shape: steps of a duration and a pace each; the run "
+        "ends with the last stage",
     )
     max_gap: Seconds | None = Field(
         None, gt=0, description="no single wait between batches is longer than this"
@@ -259,8 +292,14 @@ class Replay(Model):
 
     @model_validator(mode="after")
     def _check_pace(self) -> "Replay":
-        if self.delay is not None and self.speed is not None:
-            raise FieldProblem("give either delay or speed, not both", "speed")
+        given = [
+            name for name in (*_PACES, "stages") if getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise FieldProblem(
+                f"give one of delay, speed, rate or stages, not {' and '.join(given)}",
+                given[-1],
+            )
         if isinstance(self.loop, int) and self.loop < 1:
             raise FieldProblem(
                 f"must be 1 or more, or forever, got {self.loop}", "loop"
@@ -269,10 +308,26 @@ class Replay(Model):
 
     @property
     def pace_delay(self) -> float | None:
-        """Seconds between batches in delay mode; None when pacing by speed."""
-        if self.speed is not None:
+        """Seconds between batches in delay mode; None for the other paces."""
+        if self.speed is not None or self.rate is not None or self.stages:
             return None
         return 0.1 if self.delay is None else self.delay
+
+    @property
+    def paces(self) -> list[Stage]:
+        """The pace as stages: one open-ended stage unless `stages` are given."""
+        if self.stages:
+            return list(self.stages)
+        # Built without validation: an open-ended stage has no duration a
+        # scenario could write.
+        return [
+            Stage.model_construct(
+                duration=float("inf"),
+                delay=self.pace_delay,
+                speed=self.speed,
+                rate=self.rate,
+            )
+        ]
 
 
 class Telemetry(Model):

@@ -14,8 +14,15 @@ ROWS = 1500
 START = datetime(2024, 5, 6, 9, 0, 0, tzinfo=UTC)
 SPAN = timedelta(hours=2)
 COUNTRIES = ["DE", "NO", "FR", "NL", "SE", "US", "GB"]
-CURRENCIES = {"DE": "EUR", "NO": "NOK", "FR": "EUR", "NL": "EUR", "SE": "SEK",
-              "US": "USD", "GB": "GBP"}
+CURRENCIES = {
+    "DE": "EUR",
+    "NO": "NOK",
+    "FR": "EUR",
+    "NL": "EUR",
+    "SE": "SEK",
+    "US": "USD",
+    "GB": "GBP",
+}
 CHANNELS = ["pos", "web", "app"]
 CATEGORIES = ["5411", "5812", "5999", "4111", "5732", "7011"]
 
@@ -30,36 +37,50 @@ def rows(generator: random.Random) -> list[list[str]]:
         country = generator.choice(COUNTRIES)
         fraud = generator.random() < 0.02
         amount = generator.lognormvariate(3.2, 1.1) * (8 if fraud else 1)
-        table.append([
-            f"tx-{number:06d}",
-            moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            f"acc-{generator.randrange(1, 400):04d}",
-            f"tok_{generator.randrange(16**6):06x}",
-            f"m-{generator.randrange(100, 180)}",
-            generator.choice(CATEGORIES),
-            # About one row in fifty has no merchant country: it becomes null.
-            "" if generator.random() < 0.02 else country,
-            f"{amount:.2f}",
-            CURRENCIES[country],
-            generator.choice(CHANNELS),
-            "true" if fraud else "false",
-        ])
+        table.append(
+            [
+                f"tx-{number:06d}",
+                moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                f"acc-{generator.randrange(1, 400):04d}",
+                f"tok_{generator.randrange(16**6):06x}",
+                f"m-{generator.randrange(100, 180)}",
+                generator.choice(CATEGORIES),
+                # About one row in fifty has no merchant country: it becomes null.
+                "" if generator.random() < 0.02 else country,
+                f"{amount:.2f}",
+                CURRENCIES[country],
+                generator.choice(CHANNELS),
+                "true" if fraud else "false",
+            ]
+        )
     return table
 
 
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else here / "sample_data" / (
-        "transactions.csv"
+    target = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else here / "sample_data" / ("transactions.csv")
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow([
-            "transaction_id", "timestamp", "account_id", "card_token", "merchant_id",
-            "merchant_category", "merchant_country", "amount", "currency", "channel",
-            "is_fraud",
-        ])
+        writer.writerow(
+            [
+                "transaction_id",
+                "timestamp",
+                "account_id",
+                "card_token",
+                "merchant_id",
+                "merchant_category",
+                "merchant_country",
+                "amount",
+                "currency",
+                "channel",
+                "is_fraud",
+            ]
+        )
         writer.writerows(rows(random.Random(20240506)))
     print(target)
 

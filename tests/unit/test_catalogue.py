@@ -244,7 +244,10 @@ CASES = [
     Case(
         "delay-and-speed",
         base(("  delay: 0\n", "  delay: 0\n  speed: 2\n")),
-        ["{d}/s.yaml:14: replay.speed: give either delay or speed, not both"],
+        [
+            "{d}/s.yaml:14: replay.speed: give one of delay, speed, rate or "
+            "stages, not delay and speed"
+        ],
     ),
     Case(
         "window-ends-before-it-starts",

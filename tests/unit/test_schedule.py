@@ -139,3 +139,59 @@ def test_shifts_add_up_in_delay_mode() -> None:
     plan.shift(2.5)
 
     assert plan.due(4, 0) == pytest.approx(START + 4 + 7.5)
+
+
+def test_rate_mode_spaces_batches_by_the_records_before_them() -> None:
+    plan = schedule(rate=100)
+
+    dues = [plan.due(i, i * SECOND_NS, before) for i, before in enumerate([0, 50, 60])]
+
+    assert dues == pytest.approx([START, START + 0.5, START + 0.6])
+    assert plan.record_due(75) == pytest.approx(START + 0.75)
+
+
+def test_record_due_is_none_outside_a_rate_stage() -> None:
+    assert schedule(delay=1).record_due(10) is None
+    assert schedule(speed=2).record_due(10) is None
+
+
+def test_stages_follow_each_other_and_end_the_run() -> None:
+    plan = schedule(
+        stages=[
+            {"duration": "2s", "rate": 10},
+            {"duration": "1s", "delay": "250ms"},
+        ]
+    )
+
+    # 10 records a second for 2 s: the record before 20 opens the next stage.
+    first = [plan.due(i, 0, before) for i, before in enumerate([0, 10, 19])]
+    second = [plan.due(3 + i, 0, 20 + i) for i in range(4)]
+    after = plan.due(7, 0, 24)
+
+    assert first == pytest.approx([START, START + 1.0, START + 1.9])
+    assert second == pytest.approx(
+        [START + 2.0, START + 2.25, START + 2.5, START + 2.75]
+    )
+    assert after is None
+
+
+def test_a_batch_past_its_stage_goes_out_at_the_next_stage_start() -> None:
+    plan = schedule(
+        stages=[{"duration": "1s", "rate": 10}, {"duration": "1s", "speed": 1}]
+    )
+
+    assert plan.due(0, 0, 0) == pytest.approx(START)
+    # 30 records at 10/s would be due at 3 s: the second stage starts at 1 s.
+    assert plan.due(1, 5 * SECOND_NS, 30) == pytest.approx(START + 1.0)
+    assert plan.due(2, 5 * SECOND_NS + SECOND_NS // 2, 31) == pytest.approx(START + 1.5)
+    assert plan.due(3, 7 * SECOND_NS, 32) is None
+
+
+def test_a_pause_shifts_rate_deadlines_too() -> None:
+    plan = schedule(rate=10)
+    plan.due(0, 0, 0)
+
+    plan.shift(5.0)
+
+    assert plan.due(1, 0, 10) == pytest.approx(START + 6.0)
+    assert plan.record_due(15) == pytest.approx(START + 6.5)
