@@ -74,7 +74,13 @@ def make(scenario: Scenario, recording: Recording, show: int = 0) -> Plan:
             wall += _gap_s(batch.start_ns - previous_ns, scenario)
         previous_ns = batch.start_ns
 
-    if replay.pace_delay is not None:
+    stages = replay.paces
+    if replay.stages:
+        # The run ends with its last stage, or earlier when the data runs out.
+        wall = sum(stage.duration for stage in stages)
+    elif replay.rate is not None:
+        wall = recording.selected / replay.rate
+    elif replay.pace_delay is not None:
         wall = max(recording.batches - 1, 0) * replay.pace_delay
     return Plan(
         scenario=scenario,
