@@ -216,7 +216,9 @@ class Replay:
         due: float,
     ) -> None:
         scenario = self.scenario
-        lateness = max(0.0, time.monotonic() - due)
+        # delay: 0 asks for no schedule at all, so nothing can be late against it.
+        as_fast_as_possible = schedule.stage.delay == 0
+        lateness = 0.0 if as_fast_as_possible else max(0.0, time.monotonic() - due)
         self._warn_if_behind(lateness)
         moment = None
         if scenario.replay.timestamps == "live" and self._recording is not None:

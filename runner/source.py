@@ -52,6 +52,11 @@ _BOOLEAN_JSON = {
 }
 # What JSON requires to be escaped inside a string.
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+# str.translate tables that delete what a number may hold: what is left
+# after the first is not part of any number; after the second, not a digit.
+_NOT_NUMBER_CHARACTERS = str.maketrans("", "", "0123456789.-+eE\n")
+_NOT_DIGITS = str.maketrans("", "", "0123456789\n")
+_LEADING_ZERO_OR_EMPTY = re.compile(r"(?:^|\n)(?:0[0-9]|\n|$)|\n$")
 _MAX_LISTED = 10
 _BLOCK_BYTES = 1 << 24
 
@@ -604,13 +609,24 @@ def _narrow(
         # A quoted cell may hold a line break; then the joined text has more of
         # them than cells and it cannot be a column of numbers.
         if text.count("\n") != max(len(present) - 1, 0) or (
-            present and not _NUMBERS.fullmatch(text)
+            present and not _all_numbers(text)
         ):
             kinds.discard("number")
     if "boolean" in kinds and not all(value in _BOOLEANS for value in present):
         kinds.discard("boolean")
     if not kinds:
         del candidates[name]
+
+
+def _all_numbers(text: str) -> bool:
+    """Whether every line of `text` is a JSON number; cheap tests settle most."""
+    if text.translate(_NOT_NUMBER_CHARACTERS):
+        return False  # a letter, a space, a comma...: cheaper than the regex
+    if not text.translate(_NOT_DIGITS):
+        # Digits and line breaks only: integers, unless one has a leading zero
+        # (02134 is a code, not a number) or a line is empty.
+        return not _LEADING_ZERO_OR_EMPTY.search(text)
+    return _NUMBERS.fullmatch(text) is not None
 
 
 def _decide(kinds: set[Kind]) -> Kind:
