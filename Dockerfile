@@ -24,6 +24,10 @@ USER replay
 ENV PYTHONUNBUFFERED=1 METRICS_HOST=0.0.0.0
 EXPOSE 8001
 
+# What `docker stop` sends: scenario-run stops taking batches, flushes what is
+# in flight, prints its summary and exits 130.
+STOPSIGNAL SIGTERM
+
 # Exec form: tini is PID 1 and scenario-run its direct child, no shell between.
 ENTRYPOINT ["/usr/bin/tini", "--", "scenario-run"]
 CMD ["scenarios/default.yaml"]
