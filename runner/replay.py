@@ -8,7 +8,6 @@ about each step; they never change what is sent.
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from runner import source
@@ -379,8 +378,3 @@ def _warn_about_gaps(scenario: Scenario, recording: Recording) -> None:
             scenario.name,
             recording.path,
         )
-
-
-def iter_batches(recording: Recording, scenario: Scenario) -> Iterator[Batch]:
-    """Every batch of one play of the recording, as the replay would send them."""
-    return batches(source.read(recording, scenario), recording.interval_ns)
