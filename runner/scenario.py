@@ -7,15 +7,21 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
+    RootModel,
     SecretStr,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from runner import thresholds
 from runner.durations import Seconds
 
 TIMESTAMP_KEYWORDS = (
@@ -340,6 +346,70 @@ class Telemetry(Model):
     )
 
 
+_CONDITION_SCHEMA: dict[str, dict[str, Any]] = {
+    "count": {
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*(<=|>=|==|<|>)\s*\d+\s*$"},
+        ]
+    },
+    "ratio": {
+        "type": "string",
+        "pattern": r"^\s*(<=|>=|==|<|>)\s*(\d+(\.\d+)?|\.\d+)\s*$",
+    },
+    "duration": {
+        "type": "string",
+        "pattern": r"^\s*(<=|>=|==|<|>)\s*(\d+(\.\d+)?|\.\d+|\d+(\.\d+)?(us|µs)"
+        r"|(\d+(\.\d+)?(ms|s|m|h|d))+)\s*$",
+    },
+}
+
+
+def _thresholds_schema(schema: dict[str, Any]) -> None:
+    # Editors complete the metric names and check each condition's form.
+    schema.clear()
+    schema.update(
+        type="object",
+        title="Thresholds",
+        description="conditions the run must meet, by metric; a missed one gives "
+        "exit code 1",
+        properties={
+            metric.name: {
+                **_CONDITION_SCHEMA[metric.kind],
+                "description": metric.meaning,
+            }
+            for metric in thresholds.METRICS.values()
+        },
+        additionalProperties=False,
+    )
+
+
+MetricName = Annotated[str, AfterValidator(thresholds.check_metric)]
+ThresholdCondition = Annotated[
+    thresholds.Condition,
+    PlainValidator(thresholds.parse_condition),
+    PlainSerializer(thresholds.Condition.as_written),
+    WithJsonSchema({}),  # the schema of Thresholds describes each metric's form
+]
+
+
+class Thresholds(RootModel[dict[MetricName, ThresholdCondition]]):
+    """Conditions on what the run measured: `delivery_latency_p99: "< 250ms"`."""
+
+    model_config = ConfigDict(
+        frozen=True, strict=True, json_schema_extra=_thresholds_schema
+    )
+
+    @model_validator(mode="after")
+    def _check_kinds(self) -> "Thresholds":
+        for metric, condition in self.root.items():
+            try:
+                thresholds.check_kind(metric, condition)
+            except ValueError as problem:
+                raise FieldProblem(str(problem), metric) from None
+        return self
+
+
 class Scenario(Model):
     """One replay: a recording, its pace and its destination."""
 
@@ -350,6 +420,10 @@ class Scenario(Model):
     kafka: Kafka
     replay: Replay = Field(default_factory=Replay)  # type: ignore[arg-type]
     telemetry: Telemetry = Field(default_factory=Telemetry)  # type: ignore[arg-type]
+    thresholds: Thresholds = Field(
+        default_factory=lambda: Thresholds({}),
+        description="conditions the run must meet; see the README's thresholds table",
+    )
 
     @model_validator(mode="after")
     def _check_window(self) -> "Scenario":

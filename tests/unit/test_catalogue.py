@@ -517,6 +517,57 @@ CASES = [
         ["{d}/tx.csv:1: the CSV file has no header row"],
         files={"tx.csv": ""},
     ),
+    # A threshold is never a silent pass: an unknown metric or a condition
+    # that cannot be read stops the run before anything is sent.
+    Case(
+        "threshold-unknown-metric",
+        BASE
+        + "thresholds:\n"
+        + "  delivery_failures: 0\n"
+        + '  delivery_latncy_p99: "< 250ms"\n'
+        + "  throughput: 5\n",
+        [
+            "{d}/s.yaml:22: thresholds.delivery_latncy_p99: unknown metric; did you "
+            "mean 'delivery_latency_p99'?",
+            "{d}/s.yaml:23: thresholds.throughput: unknown metric; known metrics: "
+            "delivery_failures, records_delivered, skipped_records, "
+            "achieved_rate_ratio, delivery_latency_p50, delivery_latency_p95, "
+            "delivery_latency_p99, delivery_latency_max, lateness_p50, "
+            "lateness_p99, lateness_max",
+        ],
+    ),
+    Case(
+        "threshold-bad-condition",
+        BASE
+        + "thresholds:\n"
+        + '  achieved_rate_ratio: "at least 0.95"\n'
+        + '  delivery_latency_p99: "< fast"\n',
+        [
+            "{d}/s.yaml:21: thresholds.achieved_rate_ratio: expected a condition "
+            "such as '>= 0.95' or '< 250ms' (operators <, <=, >, >=, ==), got "
+            "'at least 0.95'; a condition starts with its operator",
+            "{d}/s.yaml:22: thresholds.delivery_latency_p99: cannot read 'fast' in "
+            "'< fast' as a number or a duration such as 250ms, 2s or 500us",
+        ],
+    ),
+    Case(
+        "threshold-condition-of-the-wrong-kind",
+        BASE + "thresholds:\n" + "  delivery_latency_p99: 0\n",
+        [
+            "{d}/s.yaml:21: thresholds.delivery_latency_p99: expected a condition "
+            "on a duration such as '< 250ms', got 0"
+        ],
+    ),
+    Case(
+        "threshold-set-on-the-command-line",
+        BASE,
+        [
+            "--set thresholds.lateness_p99=1s: thresholds.lateness_p99: expected a "
+            "condition such as '>= 0.95' or '< 250ms' (operators <, <=, >, >=, ==), "
+            "got '1s'; a condition starts with its operator"
+        ],
+        args=("--set", "thresholds.lateness_p99=1s"),
+    ),
 ]
 
 

@@ -161,7 +161,7 @@ def test_every_problem_is_reported_at_once_in_file_order(folder: Path) -> None:
         "1h30m or seconds, got 'soon'",
         "s.yaml:13: replay.loop: must be 1 or more, or forever, got 0",
         "s.yaml:14: extra: unknown key; valid keys: name, source, batch, message, "
-        "kafka, replay, telemetry",
+        "kafka, replay, telemetry, thresholds",
     ]
 
 
