@@ -1,30 +1,32 @@
 """The command line: parse, run, and map every outcome to an exit code in one place."""
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from runner import __version__, config, plan, schema, source
+from runner import __version__, config, plan, report, schema, source, thresholds
 from runner.control import Control
+from runner.durations import parse_duration
 from runner.errors import BrokerError, ScenarioError, ScenarioRunError, TelemetryError
 from runner.events import Listeners
 from runner.keys import Keys
 from runner.progress import Board
 from runner.replay import Replay
-from runner.summary import Summary
+from runner.stats import Stats
+from runner.summary import STOPPED_BY_DURATION, Summary
 from runner.telemetry import JsonFormatter, Telemetry
 
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # records not delivered
+EXIT_FAILED = 1  # records not delivered, or a threshold missed
 EXIT_SCENARIO = 2  # usage, scenario or CSV error; nothing was sent
 EXIT_RUNTIME = 3  # broker unreachable, topic refused, port in use
 EXIT_INTERRUPTED = 130  # q, Ctrl-C or SIGTERM; what was sent is flushed
@@ -32,10 +34,11 @@ EXIT_INTERRUPTED = 130  # q, Ctrl-C or SIGTERM; what was sent is flushed
 EPILOG = """\
 exit codes:
   0    every selected record was delivered
-  1    some records failed to deliver
+  1    some records failed to deliver, or a threshold was missed
   2    usage, scenario or CSV error (nothing was sent)
   3    Kafka unreachable, topic refused, or a port in use
-  130  interrupted by q, Ctrl-C or SIGTERM (in-flight messages flushed)
+  130  interrupted by q, Ctrl-C or SIGTERM (in-flight messages flushed);
+       a run stopped by --duration is not interrupted: it completed
 
 keys on a terminal: p pause, r resume, q quit.
 signals: SIGTERM/SIGINT stop after flushing; SIGUSR1 pauses, SIGUSR2 resumes.
@@ -102,10 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
         "produced, headers included",
     )
     parser.add_argument(
+        "--duration",
+        type=_duration,
+        metavar="DURATION",
+        help="stop every scenario after this wall time (e.g. 60s, 5m, 1h30m), "
+        "flushing first; a run stopped this way counts as completed",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="when one scenario fails, stop the others too (by default they "
+        "go on and the exit code reports the failure)",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         metavar="FILE.json",
-        help="write the run summary as JSON to this file",
+        help="write the run summary as JSON to this file: counts, rates, latency "
+        "and lateness percentiles, errors by kind, thresholds",
+    )
+    parser.add_argument(
+        "--junit",
+        type=Path,
+        metavar="FILE.xml",
+        help="write a JUnit XML file for CI: a test case per scenario and per "
+        "threshold",
     )
     parser.add_argument(
         "--log-level",
@@ -155,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for item, recording in zip(loaded, recordings, strict=True):
                 _print_plan(plan.make(item.scenario, recording, arguments.show))
             return EXIT_OK
-        summaries = _run(loaded, recordings)
+        report.prepare(arguments.report, "--report")
+        report.prepare(arguments.junit, "--junit")
+        summaries, failures = _run(
+            loaded, recordings, arguments.duration, arguments.fail_fast
+        )
     except ScenarioError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -169,9 +197,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for summary in summaries:
         print(summary.render())
-    if arguments.report is not None:
-        report = {"scenarios": [summary.as_dict() for summary in summaries]}
-        arguments.report.write_text(json.dumps(report, indent=2) + "\n")
+        for verdict in summary.missed:
+            print(
+                f"threshold missed: scenario {summary.scenario}: {verdict.describe()}",
+                file=sys.stderr,
+            )
+    try:
+        if arguments.report is not None:
+            report.write_json(arguments.report, summaries)
+        if arguments.junit is not None:
+            report.write_junit(arguments.junit, summaries)
+    except OSError as error:
+        print(f"error: cannot write a report: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
+
+    several = len(summaries) > 1
+    for name, failure in failures:
+        where = f"scenario {name}: " if several else ""
+        for line in getattr(failure, "problems", None) or [str(failure)]:
+            print(f"error: {where}{line}", file=sys.stderr)
+    if any(not isinstance(failure, ScenarioRunError) for _, failure in failures):
+        # Not an error of input or environment but of the runner itself: the
+        # traceback is what a bug report needs.
+        raise next(f for _, f in failures if not isinstance(f, ScenarioRunError))
+    if any(not isinstance(failure, ScenarioError) for _, failure in failures):
+        return EXIT_RUNTIME
+    if failures:
+        return EXIT_SCENARIO
     return _exit_code(summaries)
 
 
@@ -200,16 +252,20 @@ class _Outcome:
 
 
 def _run(
-    loaded: list[config.LoadedScenario], recordings: list[source.Recording]
-) -> list[Summary]:
+    loaded: list[config.LoadedScenario],
+    recordings: list[source.Recording],
+    duration: float | None = None,
+    fail_fast: bool = False,
+) -> tuple[list[Summary], list[tuple[str, BaseException]]]:
     control = Control()
     telemetry = Telemetry([item.scenario for item in loaded])
     board = Board(control)
+    stats = [Stats(item.scenario) for item in loaded]
     listeners = []
-    for item in loaded:
+    for item, measure in zip(loaded, stats, strict=True):
         traced = telemetry.listener(item.scenario)
         control.on_pause(traced.paused)
-        listeners.append(Listeners(traced, board.track(item.scenario.name)))
+        listeners.append(Listeners(measure, traced, board.track(item.scenario.name)))
     replays = [
         Replay(item.scenario, control, listener=listener, recording=recording)
         for item, recording, listener in zip(loaded, recordings, listeners, strict=True)
@@ -219,9 +275,14 @@ def _run(
     def play(replay: Replay, outcome: _Outcome) -> None:
         try:
             outcome.summary = replay.run()
-        except BaseException as error:  # carried to the main thread, raised there
+        except BaseException as error:  # carried to the main thread, reported there
             outcome.error = error
-            control.stop(f"scenario {replay.scenario.name} failed")
+            outcome.summary = replay.summary("failed", f"{error}")
+            log.error(
+                "scenario failed: scenario=%s error=%s", replay.scenario.name, error
+            )
+            if fail_fast:
+                control.stop(f"scenario {replay.scenario.name} failed")
 
     threads = [
         threading.Thread(target=play, args=(replay, outcome), name=replay.scenario.name)
@@ -231,17 +292,38 @@ def _run(
         with _signals(control), Keys(control), board:
             for thread in threads:
                 thread.start()
-            for thread in threads:
-                # Joining in short steps lets the main thread run signal handlers.
-                while thread.is_alive():
-                    thread.join(0.2)
+            _join(threads, control, duration)
     finally:
         telemetry.stop()
 
-    for outcome in outcomes:
-        if outcome.error is not None:
-            raise outcome.error
-    return [outcome.summary for outcome in outcomes if outcome.summary is not None]
+    failures = [
+        (replay.scenario.name, outcome.error)
+        for replay, outcome in zip(replays, outcomes, strict=True)
+        if outcome.error is not None
+    ]
+    return [
+        thresholds.conclude(
+            replay.scenario.thresholds.root,
+            outcome.summary.stopped_by(control.stop_reason),
+            measure.measured(),
+        )
+        for replay, outcome, measure in zip(replays, outcomes, stats, strict=True)
+        if outcome.summary is not None
+    ], failures
+
+
+def _join(
+    threads: list[threading.Thread], control: Control, duration: float | None
+) -> None:
+    deadline = None if duration is None else time.monotonic() + duration
+    for thread in threads:
+        # Joining in short steps lets the main thread run signal handlers.
+        while thread.is_alive():
+            thread.join(0.2)
+            if deadline is not None and time.monotonic() >= deadline:
+                log.info("--duration reached, stopping: duration_s=%g", duration)
+                control.stop(STOPPED_BY_DURATION)
+                deadline = None
 
 
 class _signals:
@@ -281,11 +363,23 @@ class _signals:
 
 
 def _exit_code(summaries: list[Summary]) -> int:
-    if any(summary.failed or summary.error for summary in summaries):
+    if any(summary.failed or summary.error or summary.missed for summary in summaries):
         return EXIT_FAILED
     if any(summary.outcome == "interrupted" for summary in summaries):
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 90s, 5m or 1h30m, got {text!r}"
+        )
+    return seconds
 
 
 def _pairs(items: Sequence[str], option: str) -> dict[str, str]:

@@ -15,12 +15,13 @@ from runner.batching import Batch, batches
 from runner.control import Control, Stopped
 from runner.durations import format_duration
 from runner.encode import Encoder, Messages
+from runner.errors import BrokerError
 from runner.events import Acknowledged, BatchInfo, Headers, Listener
 from runner.kafka import KafkaSink
 from runner.scenario import Scenario, Stage
 from runner.schedule import Schedule
 from runner.source import Recording
-from runner.summary import Outcome, Summary, Tally
+from runner.summary import STOPPED_BY_DURATION, Outcome, Summary, Tally
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,17 @@ class Replay:
         _warn_about_gaps(scenario, recording)
 
         sink = KafkaSink(scenario.kafka, client_id=f"scenario-run-{scenario.name}")
-        sink.connect(self.control.check)
+        try:
+            sink.connect(self.control.check)
+        except Stopped as stop:
+            reason = stop.args[0]
+            if reason == STOPPED_BY_DURATION:
+                raise BrokerError(
+                    f"Kafka at {scenario.kafka.bootstrap_servers} did not answer "
+                    f"before --duration ended"
+                ) from None
+            log.info("stopped before Kafka answered: reason=%s", reason)
+            return self.summary("interrupted")
         loops = None if scenario.replay.loop == "forever" else scenario.replay.loop
         log.info(
             "replay starting: scenario=%s topic=%s rows=%d selected=%d batches=%d "
@@ -104,8 +115,8 @@ class Replay:
                 )
         return self.summary(outcome)
 
-    def summary(self, outcome: Outcome) -> Summary:
-        """The counts so far, made to add up."""
+    def summary(self, outcome: Outcome, error: str | None = None) -> Summary:
+        """The counts so far, made to add up; `error` says why a run failed."""
         recording = self._recording
         tally = self.tally
         loops_played = max(tally.loops, 1)
@@ -132,7 +143,7 @@ class Replay:
             loops=tally.loops,
             wall_s=time.monotonic() - self._started,
             requested=_pace(self.scenario),
-            error=self._error,
+            error=error or self._error,
         )
 
     def _play(self, recording: Recording, sink: KafkaSink, loops: int | None) -> None:

@@ -140,10 +140,14 @@ def test_help_exits_0_and_documents_the_options_and_exit_codes(
         assert option in out
     for option in ("--report FILE.json", "--log-level", "--version"):
         assert option in out
+    for option in ("--duration DURATION", "--junit FILE.xml"):
+        assert option in out
     table = out[out.index("exit codes:") :]
     for code_line in ("0 ", "1 ", "2 ", "3 ", "130 "):
         assert f"\n  {code_line}" in table
     assert "scenario or CSV error" in table
+    assert "or a threshold was missed" in table
+    assert "a run stopped by --duration is not interrupted" in table
 
 
 def test_version_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,4 +200,57 @@ def test_render_sends_nothing_and_needs_no_broker(
 
     assert code == EXIT_OK
     assert "bootstrap_servers: 127.0.0.1:1" in capsys.readouterr().out
+    assert time.monotonic() - began < 10
+
+
+@pytest.mark.parametrize("given", ["0", "0s", "soon", "-5s", "1e400"])
+def test_a_duration_that_is_not_a_positive_time_is_a_usage_error(
+    good: Path, given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([f"--duration={given}", str(good)])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_SCENARIO
+    assert (
+        f"argument --duration: expected a duration such as 90s, 5m or 1h30m, "
+        f"got {given!r}" in err
+    )
+
+
+@pytest.mark.parametrize("option", ["--report", "--junit"])
+def test_a_report_that_cannot_be_written_is_refused_before_connecting(
+    good: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (good.parent / "out").write_text("a file where a folder is needed")
+    scenario = base_scenario(
+        kafka={"bootstrap_servers": "127.0.0.1:1", "connect_timeout": "10s"}
+    )
+    path = write_scenario(good.parent, scenario)
+    target = good.parent / "out" / "report"
+    began = time.monotonic()
+
+    code = main([option, str(target), str(path)])
+
+    assert code == EXIT_SCENARIO
+    assert capsys.readouterr().err == (
+        f"error: {option} {target}: cannot create its folder: File exists\n"
+    )
+    assert time.monotonic() - began < 5
+
+
+def test_a_duration_reached_while_waiting_for_kafka_exits_3(
+    good: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = base_scenario(
+        kafka={"bootstrap_servers": "127.0.0.1:1", "connect_timeout": "20s"}
+    )
+    path = write_scenario(good.parent, scenario)
+    began = time.monotonic()
+
+    code = main(["--duration", "1s", str(path)])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_RUNTIME
+    assert "error: Kafka at 127.0.0.1:1 did not answer before --duration ended\n" in err
+    assert "Traceback" not in err
     assert time.monotonic() - began < 10
