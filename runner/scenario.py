@@ -169,7 +169,7 @@ class Source(Model):
     on_bad_row: Literal["fail", "skip"] = Field(
         "fail", description="a cut last row: fail, or skip it and count it"
     )
-    chunk_rows: int = Field(50_000, ge=100, description="rows read at a time")
+    chunk_rows: int = Field(20_000, ge=100, description="rows read at a time")
 
     @field_validator("encoding")
     @classmethod
