@@ -278,9 +278,13 @@ def _run(
         except BaseException as error:  # carried to the main thread, reported there
             outcome.error = error
             outcome.summary = replay.summary("failed", f"{error}")
-            log.error(
-                "scenario failed: scenario=%s error=%s", replay.scenario.name, error
-            )
+            if len(replays) > 1:
+                # The others go on: say it now, not only at the end.
+                log.error(
+                    "scenario failed: scenario=%s error=%s",
+                    replay.scenario.name,
+                    error,
+                )
             if fail_fast:
                 control.stop(f"scenario {replay.scenario.name} failed")
 

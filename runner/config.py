@@ -327,7 +327,8 @@ def _resolve_paths(data: dict[str, Any], scenario_path: Path) -> None:
         csv_path = Path(os.path.expanduser(source["path"]))
         if not csv_path.is_absolute():
             csv_path = scenario_path.parent / csv_path
-        source["path"] = os.path.normpath(csv_path)
+        # Absolute, so that --render prints a scenario usable from anywhere.
+        source["path"] = os.path.abspath(csv_path)
 
 
 def _tidy(

@@ -1,9 +1,10 @@
 """The dry run: what a replay would send and how long it would take, sending nothing."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from runner import source
+import numpy as np
+
+from runner import source, timestamps
 from runner.batching import batches
 from runner.durations import format_duration
 from runner.encode import Encoder, Message
@@ -42,8 +43,8 @@ class Plan:
             f"records)",
             f"  messages   {self.messages}, {per}; largest "
             f"{self.largest_message_bytes} bytes, total {self.total_bytes} bytes",
-            f"  data time  {_instant(recording.first_ns)} .. "
-            f"{_instant(recording.last_ns)} (span "
+            f"  data time  {_instant(recording.first_ns, recording)} .. "
+            f"{_instant(recording.last_ns, recording)} (span "
             f"{format_duration(recording.span_ns / 1e9)})",
             f"  wall time  {format_duration(self.wall_s_per_loop)} per loop, "
             f"loops {loops}",
@@ -102,7 +103,9 @@ def _gap_s(gap_ns: int, scenario: Scenario) -> float:
     return wait
 
 
-def _instant(nanoseconds: int | None) -> str:
+def _instant(nanoseconds: int | None, recording: Recording) -> str:
     if nanoseconds is None:
         return "-"
-    return datetime.fromtimestamp(nanoseconds / 1e9, UTC).isoformat()
+    # Written as the messages write it: the zone's offset, the column's precision.
+    moment = np.array([nanoseconds], dtype=np.int64)
+    return timestamps.to_iso(moment, recording.tz, recording.unit)[0]

@@ -1,6 +1,7 @@
 """Live progress: a status line redrawn on a terminal, log lines now and then off it."""
 
 import logging
+import shutil
 import sys
 import threading
 import time
@@ -36,7 +37,9 @@ class ScenarioProgress(Listener):
     data_ns: int | None = None
     lateness_s: float = 0.0
     started: float = field(default_factory=time.monotonic)
-    finished: bool = False
+    ended: float | None = None
+    paused_s: float = 0.0  # time spent paused, left out of rate and ETA
+    paused_since: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def run_started(self, recording: Recording, loops: int | None) -> None:
@@ -61,34 +64,66 @@ class ScenarioProgress(Listener):
 
     def run_finished(self) -> None:
         with self.lock:
-            self.finished = True
+            self.ended = time.monotonic()
 
     def line(self, paused: bool) -> str:
         """One line of text: counts, rate, data time, lateness, ETA, state."""
+        figures = self._figures(paused)
+        return (
+            f"{self.name}: batch {self.batches_sent}/{self.total_batches} "
+            f"({figures['done']}) records sent={self.records_sent} "
+            f"delivered={self.delivered} failed={self.failed} "
+            f"rate={figures['rate']}/s data={figures['data']} "
+            f"late={figures['late']} eta={figures['eta']} "
+            f"loop={self.loop}/{figures['loops']} {figures['state']}"
+        )
+
+    def compact(self, paused: bool) -> str:
+        """The line in brief, for a terminal row shared with other scenarios."""
+        figures = self._figures(paused)
+        return (
+            f"{self.name} {figures['done']} {self.delivered}/{self.total_records} "
+            f"{figures['rate']}/s late {figures['late']} eta {figures['eta']} "
+            f"{figures['state']}"
+        )
+
+    def _figures(self, paused: bool) -> dict[str, str]:
         with self.lock:
-            elapsed = max(time.monotonic() - self.started, 1e-9)
-            rate = self.records_sent / elapsed
+            now = time.monotonic()
+            if paused and self.paused_since is None:
+                self.paused_since = now
+            elif not paused and self.paused_since is not None:
+                self.paused_s += now - self.paused_since
+                self.paused_since = None
+            end = self.ended or now
+            pausing = end - self.paused_since if self.paused_since is not None else 0.0
+            active = max(end - self.started - self.paused_s - pausing, 1e-9)
+
             done = self.batches_sent / self.total_batches if self.total_batches else 1
-            loops = "forever" if self.loops is None else str(self.loops)
             eta = "-"
-            if self.loops is not None and done > 0:
+            if self.ended is not None:
+                eta = "0s"
+            elif self.loops is not None and done > 0:
                 played = (self.loop - 1 + done) / self.loops
-                eta = (
-                    format_duration(elapsed / played * (1 - played)) if played else "-"
-                )
-            data_time = "-"
+                eta = format_duration(active / played * (1 - played))
+            data = "-"
             if self.data_ns is not None:
                 moment = datetime.fromtimestamp(self.data_ns / 1e9, UTC)
-                data_time = moment.strftime("%Y-%m-%d %H:%M:%S")
-            state = "PAUSED" if paused else ("done" if self.finished else "running")
-            return (
-                f"{self.name}: batch {self.batches_sent}/{self.total_batches} "
-                f"({done:.0%}) records sent={self.records_sent} "
-                f"delivered={self.delivered} failed={self.failed} "
-                f"rate={rate:.0f}/s data={data_time} "
-                f"late={self.lateness_s * 1000:.1f}ms "
-                f"eta={eta} loop={self.loop}/{loops} {state}"
-            )
+                data = moment.strftime("%Y-%m-%d %H:%M:%S")
+            state = "running"
+            if paused:
+                state = "PAUSED"
+            elif self.ended is not None:
+                state = "done"
+            return {
+                "done": f"{done:.0%}",
+                "rate": f"{self.records_sent / active:.0f}",
+                "eta": eta,
+                "data": data,
+                "late": f"{self.lateness_s * 1000:.1f}ms",
+                "loops": "forever" if self.loops is None else str(self.loops),
+                "state": state,
+            }
 
 
 class Board:
@@ -132,13 +167,22 @@ class Board:
         every = _REDRAW_EVERY_S if self._interactive else _LOG_EVERY_S
         while not self._done.wait(every):
             paused = self._control.paused
-            lines = [progress.line(paused) for progress in self._scenarios]
             if self._interactive:
-                self._stream.write(_CLEAR_LINE + " | ".join(lines))
+                self._stream.write(_CLEAR_LINE + self._row(paused))
                 self._stream.flush()
-            else:
-                for line in lines:
-                    log.info("progress: %s", line)
+                continue
+            for progress in self._scenarios:
+                log.info("progress: %s", progress.line(paused))
+
+    def _row(self, paused: bool) -> str:
+        # One terminal row, never wider than the terminal: a wrapped status
+        # line could not be cleared and would pile up on every redraw.
+        width = shutil.get_terminal_size().columns - 1
+        if len(self._scenarios) == 1:
+            text = self._scenarios[0].line(paused)
+        else:
+            text = " | ".join(progress.compact(paused) for progress in self._scenarios)
+        return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 class _ClearStatusLine(logging.Filter):
