@@ -8,26 +8,16 @@ import pytest
 from confluent_kafka import Consumer
 
 from runner.cli import main
-from tests.helpers import BASE_CSV, base_scenario, unique_topic, write_scenario
+from tests.helpers import (
+    BASE_CSV,
+    DAY_FIRST_CSV,
+    MISSING_TIMES_CSV,
+    base_scenario,
+    unique_topic,
+    write_scenario,
+)
 from tests.integration.conftest import consume
 
-HEADER = (
-    "transaction_id,event_time,card_token,merchant_id,merchant_country,amount,currency"
-)
-DAY_FIRST_CSV = f"""\
-{HEADER}
-tx-0001,05.03.2024 10:00:05,tok_a1,m-100,DE,19.99,EUR
-tx-0002,13.03.2024 10:00:40,tok_b2,m-101,DE,7.50,EUR
-tx-0003,14.03.2024 09:59:59,tok_c3,m-102,DE,3.20,EUR
-"""
-MISSING_TIMES_CSV = f"""\
-{HEADER}
-tx-0001,2024-05-06 10:00:05,tok_a1,m-100,DE,19.99,EUR
-tx-0002,,tok_b2,m-101,DE,7.50,EUR
-tx-0003,2024-05-06 10:00:50,tok_c3,m-102,DE,3.20,EUR
-tx-0004,2024-02-30 10:00:00,tok_d4,m-103,DE,1.00,EUR
-tx-0005,2024-05-06 10:01:05,tok_e5,m-104,DE,8.80,EUR
-"""
 CENTS_CSV = """\
 transaction_id,event_time,card_token,amount_cents
 tx-0001,2024-05-06 10:00:05,tok_a1,1999

@@ -8,18 +8,15 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from tests.helpers import BASE_CSV, base_scenario, unique_topic, write_scenario
+from tests.helpers import (
+    BASE_CSV,
+    base_scenario,
+    seconds_csv,
+    unique_topic,
+    write_scenario,
+)
 from tests.integration.conftest import consume
 from tests.integration.test_telemetry import free_port, scrape
-
-
-def seconds_csv(path: Path, rows: int, prefix: str) -> None:
-    lines = ["transaction_id,event_time,amount"]
-    lines += [
-        f"{prefix}-{i:04d},2024-05-06 10:{i // 60:02d}:{i % 60:02d},{i}.{i % 100:02d}"
-        for i in range(rows)
-    ]
-    path.write_text("\n".join(lines) + "\n")
 
 
 def test_three_scenarios_run_side_by_side_with_one_metrics_endpoint(
@@ -56,7 +53,7 @@ def test_three_scenarios_run_side_by_side_with_one_metrics_endpoint(
     for name, rows in sizes.items():
         values = [json.loads(r.value) for r in consume(kafka_bootstrap, topics[name])]
         assert [v["transaction_id"] for v in values] == [
-            f"{name}-{i:04d}" for i in range(rows)
+            f"{name}-{i:05d}" for i in range(rows)
         ]
         assert summaries[name]["records"]["delivered"] == rows
 

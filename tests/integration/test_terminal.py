@@ -11,21 +11,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import base_scenario, unique_topic, write_scenario
+from tests.helpers import base_scenario, seconds_csv, unique_topic, write_scenario
 from tests.integration.conftest import consume, count_messages
 
 SCRIPT = str(Path(sys.executable).parent / "scenario-run")
-
-
-def seconds_csv(path: Path, rows: int) -> Path:
-    lines = ["transaction_id,event_time,amount"]
-    lines += [
-        f"tx-{i:05d},2024-05-06 {10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},"
-        f"{i % 90}.{i % 100:02d}"
-        for i in range(rows)
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 class Terminal:

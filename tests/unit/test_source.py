@@ -12,25 +12,14 @@ from runner.batching import batches
 from runner.encode import Encoder
 from runner.errors import SourceError
 from runner.scenario import Scenario
-from tests.helpers import BASE_CSV, base_scenario
-
-HEADER = (
-    "transaction_id,event_time,card_token,merchant_id,merchant_country,amount,currency"
+from tests.helpers import (
+    BASE_CSV,
+    DAY_FIRST_CSV,
+    HEADER,
+    MISSING_TIMES_CSV,
+    base_scenario,
 )
-DAY_FIRST_CSV = f"""\
-{HEADER}
-tx-0001,05.03.2024 10:00:05,tok_a1,m-100,DE,19.99,EUR
-tx-0002,13.03.2024 10:00:40,tok_b2,m-101,DE,7.50,EUR
-tx-0003,14.03.2024 09:59:59,tok_c3,m-102,DE,3.20,EUR
-"""
-MISSING_TIMES_CSV = f"""\
-{HEADER}
-tx-0001,2024-05-06 10:00:05,tok_a1,m-100,DE,19.99,EUR
-tx-0002,,tok_b2,m-101,DE,7.50,EUR
-tx-0003,2024-05-06 10:00:50,tok_c3,m-102,DE,3.20,EUR
-tx-0004,2024-02-30 10:00:00,tok_d4,m-103,DE,1.00,EUR
-tx-0005,2024-05-06 10:01:05,tok_e5,m-104,DE,8.80,EUR
-"""
+
 TIME_FIRST_CSV = """\
 event_time,transaction_id,card_token,merchant_id,merchant_country,amount,currency
 2024-05-06 10:00:05,tx-0001,tok_a1,m-100,DE,19.99,EUR
