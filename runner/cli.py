@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -157,6 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(leaving.code or 0)
     _configure_logging(arguments.log_level, arguments.log_format)
 
+    with _stop_while_checking():
+        try:
+            return _main(arguments)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM while the scenarios and CSVs were being
+            # checked: nothing was sent yet.
+            print("error: interrupted before anything was sent", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _main(arguments: argparse.Namespace) -> int:
     try:
         variables = _pairs(arguments.variables, "--var")
         loaded = [
@@ -195,8 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_RUNTIME
 
+    try:
+        for summary in summaries:
+            print(summary.render())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whoever read the summary has gone (`| head`); the run still counts.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     for summary in summaries:
-        print(summary.render())
         for verdict in summary.missed:
             print(
                 f"threshold missed: scenario {summary.scenario}: {verdict.describe()}",
@@ -330,6 +348,30 @@ def _join(
                 deadline = None
 
 
+class _stop_while_checking:
+    """Until the replays take over the signals: SIGTERM interrupts like Ctrl-C,
+    and SIGUSR1/SIGUSR2 (pause, resume) are ignored rather than fatal."""
+
+    def __init__(self) -> None:
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_stop_while_checking":
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._interrupt)
+        for number in (signal.SIGUSR1, signal.SIGUSR2):
+            self._previous[number] = signal.signal(number, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _interrupt(number: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+
 class _signals:
     """Stop on SIGINT and SIGTERM, pause on SIGUSR1, resume on SIGUSR2."""
 
@@ -343,6 +385,7 @@ class _signals:
         handlers = {
             signal.SIGINT: self._stop,
             signal.SIGTERM: self._stop,
+            signal.SIGHUP: self._stop,
             signal.SIGUSR1: self._pause,
             signal.SIGUSR2: self._resume,
         }

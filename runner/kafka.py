@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from pydantic import SecretStr
 
-from runner.errors import BrokerError
+from runner.errors import BrokerError, ScenarioError
 from runner.scenario import Kafka
 
 log = logging.getLogger(__name__)
@@ -71,18 +71,20 @@ class KafkaSink:
         may raise to give up (a stop asked for by a key or a signal).
         """
         settings = self._settings
-        admin = AdminClient(_admin_config(self._config))
+        # The clients check kafka.config as they are made: a misspelt setting
+        # is refused before the topic is created or anything is sent.
+        try:
+            self._producer = Producer(self._config)
+            admin = AdminClient(_admin_config(self._config))
+        except KafkaException as error:
+            raise ScenarioError([f"kafka.config: {error.args[0].str()}"]) from None
+
         metadata = self._metadata(admin, settings.connect_timeout, check)
         if (
             settings.topic not in metadata.topics
             or metadata.topics[settings.topic].error is not None
         ):
             self._create_topic(admin)
-
-        try:
-            self._producer = Producer(self._config)
-        except KafkaException as error:
-            raise BrokerError(f"kafka.config: {error.args[0].str()}") from None
         self._serving.set()
         self._thread = threading.Thread(
             target=self._serve, name=f"deliveries-{settings.topic}", daemon=True
@@ -108,7 +110,13 @@ class KafkaSink:
         extra = headers or None
 
         def delivered(error: KafkaError | None, message: Any) -> None:
-            report(None if error is None else error.str(), message.partition())
+            # A message that never got a partition (the topic vanished, or its
+            # metadata never came) reports None.
+            partition = message.partition()
+            report(
+                None if error is None else error.str(),
+                -1 if partition is None else partition,
+            )
 
         for key, value in zip(keys or repeat(None), values, strict=False):
             while True:
@@ -176,7 +184,14 @@ class KafkaSink:
     def _serve(self) -> None:
         producer = self._require()
         while self._serving.is_set():
-            producer.poll(0.1)
+            try:
+                producer.poll(0.1)
+            except Exception:
+                # A failing callback must not stop the serving of reports: the
+                # next ones would never be counted and the run could hang.
+                log.exception(
+                    "delivery report handling failed: topic=%s", self._settings.topic
+                )
 
     def _metadata(
         self, admin: AdminClient, timeout: float, check: Callable[[], None]
@@ -209,7 +224,9 @@ class KafkaSink:
             num_partitions=settings.partitions,
             replication_factor=settings.replication_factor,
         )
-        future = admin.create_topics([topic], request_timeout=settings.connect_timeout)[
+        # librdkafka takes at most an hour here.
+        request_timeout = min(settings.connect_timeout, 3600.0)
+        future = admin.create_topics([topic], request_timeout=request_timeout)[
             settings.topic
         ]
         try:

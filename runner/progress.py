@@ -1,5 +1,6 @@
 """Live progress: a status line redrawn on a terminal, log lines now and then off it."""
 
+import io
 import logging
 import shutil
 import sys
@@ -131,7 +132,8 @@ class Board:
 
     def __init__(self, control: Control, stream: TextIO | None = None) -> None:
         self._control = control
-        self._stream = stream or sys.stderr
+        # stderr may be closed (2>&-): then there is no terminal to draw on.
+        self._stream = stream or sys.stderr or io.StringIO()
         self._interactive = _is_terminal(self._stream)
         self._scenarios: list[ScenarioProgress] = []
         self._done = threading.Event()
@@ -195,8 +197,8 @@ class _ClearStatusLine(logging.Filter):
         return True
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def _is_terminal(stream: TextIO | None) -> bool:
     try:
-        return stream.isatty()
+        return stream is not None and stream.isatty()
     except (ValueError, OSError):
         return False

@@ -156,7 +156,9 @@ class Source(Model):
 
     path: str = Field(description="CSV file, relative to the scenario file")
     timestamp: Timestamp
-    delimiter: str = Field(",", min_length=1, max_length=1)
+    delimiter: str = Field(
+        ",", description="one ASCII character, not a line break or a quote"
+    )
     encoding: str = Field("utf-8", description="a UTF-8 byte-order mark is stripped")
     null_values: list[str] = Field(
         default_factory=list,
@@ -180,6 +182,18 @@ class Source(Model):
             raise ValueError(
                 f"unknown text encoding {value!r} (for example utf-8, latin-1, cp1252)"
             ) from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_plain_character(cls, value: str) -> str:
+        # The CSV parser splits on one byte; a line break or a quote there
+        # would be read as something else.
+        if len(value) != 1 or not value.isascii() or value in '\r\n"':
+            raise ValueError(
+                "must be one ASCII character other than a line break or a "
+                f"quote, got {value!r}"
+            )
         return value
 
 
@@ -231,6 +245,21 @@ class Kafka(Model):
     connect_timeout: Seconds = Field(15.0, gt=0)
     flush_timeout: Seconds = Field(30.0, gt=0)
 
+    @field_validator("headers")
+    @classmethod
+    def _no_trace_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        # The trace context is written by the runner, one per message; a
+        # static one would make two, and consumers would pick either.
+        taken = [
+            name for name in value if name.lower() in ("traceparent", "tracestate")
+        ]
+        if taken:
+            raise ValueError(
+                f"{taken[0]!r} is written by the runner from each batch's span; "
+                "remove it from kafka.headers"
+            )
+        return value
+
 
 class Window(Model):
     """A slice of data time: start inclusive, end exclusive."""
@@ -251,8 +280,12 @@ class Stage(Model):
 
     duration: Seconds = Field(gt=0, description="how long this stage lasts")
     delay: Seconds | None = Field(None, ge=0, description="fixed wait between batches")
-    speed: float | None = Field(None, gt=0, description="multiple of recorded pace")
-    rate: float | None = Field(None, gt=0, description="records per second")
+    speed: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="multiple of recorded pace"
+    )
+    rate: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="records per second"
+    )
 
     @model_validator(mode="after")
     def _check_pace(self) -> "Stage":
@@ -271,11 +304,15 @@ class Replay(Model):
         None, ge=0, description="fixed wait between batches; 0 = as fast as possible"
     )
     speed: float | None = Field(
-        None, gt=0, description="multiple of the recorded pace: 10 = ten times faster"
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="multiple of the recorded pace: 10 = ten times faster",
     )
     rate: float | None = Field(
         None,
         gt=0,
+        allow_inf_nan=False,
         description="records per second, paced evenly across batches (and within "
         "them in record mode)",
     )

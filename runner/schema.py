@@ -11,7 +11,9 @@ import yaml
 
 from runner.scenario import Scenario
 
-_SECRET_NAME = re.compile(r"password|secret|token|(^|\.)key$", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"password|secret|token|(^|\.)key$|pem|jaas|oauthbearer\.config", re.IGNORECASE
+)
 MASK = "********"
 
 

@@ -12,6 +12,7 @@ import csv
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -30,6 +31,10 @@ from runner.scenario import Scenario
 from runner.timestamps import NAT, Instants
 
 log = logging.getLogger(__name__)
+
+# The csv module refuses cells over 128 KiB by default; a recording may have
+# longer ones (pandas reads them), so only memory limits a cell.
+csv.field_size_limit(sys.maxsize)
 
 Kind = Literal["number", "boolean", "string"]
 
@@ -91,7 +96,9 @@ class Recording:
     last_ns: int | None
     largest_gap_ns: int
     interval_ns: int
-    bad_rows: frozenset[int] = frozenset()  # parser positions of rows left out
+    stamp: tuple[int, int] = (0, 0)  # size and mtime when scanned
+    bad_rows: frozenset[int] = frozenset()  # positions of rows left out
+    widest: int = 0  # fields in the widest row, when wider than the header
 
     @property
     def span_ns(self) -> int:
@@ -119,6 +126,7 @@ def scan(scenario: Scenario) -> Recording:
     window = _window_ns(scenario, tz)
     interval_ns = round(scenario.batch.interval * 1e9)
     nulls = _null_texts(scenario)
+    stamp = _stamp(path)
     shapes = _bad_rows(path, header, scenario)
 
     candidates: dict[str, set[Kind]] = {
@@ -134,12 +142,12 @@ def scan(scenario: Scenario) -> Recording:
     first = last = None
     largest_gap = 0
 
-    for position, frame in _chunks(path, header, scenario):
+    for position, frame in _chunks(path, header, scenario, shapes.widest):
         rows += len(frame)
         raw = _timestamp_texts(frame, scenario)
         instants = timestamps.parse(raw, spec.timestamp)
         broken = instants == NAT
-        left_out = _left_out(shapes.short, position, len(frame))
+        left_out = _left_out(shapes.rows, position, len(frame))
         if left_out:
             broken[left_out] = False
             instants[left_out] = NAT
@@ -185,7 +193,7 @@ def scan(scenario: Scenario) -> Recording:
     skipped = {
         "bad_timestamp": bad_count,
         "outside_window": outside,
-        "bad_row": shapes.count,
+        "bad_row": len(shapes.rows),
     }
     return Recording(
         path=path,
@@ -195,7 +203,7 @@ def scan(scenario: Scenario) -> Recording:
         unit=max(units, key=["s", "ms", "us", "ns"].index) if units else "s",
         tz=tz,
         in_order=in_order,
-        rows_read=rows + shapes.long,
+        rows_read=rows,
         selected=selected,
         skipped=skipped,
         batches=batches,
@@ -204,14 +212,24 @@ def scan(scenario: Scenario) -> Recording:
         last_ns=last,
         largest_gap_ns=largest_gap,
         interval_ns=interval_ns,
-        bad_rows=shapes.short,
+        bad_rows=shapes.rows,
+        widest=shapes.widest,
+        stamp=stamp,
     )
 
 
 def read(recording: Recording, scenario: Scenario, shift_ns: int = 0) -> Iterator[Rows]:
     """Yield typed rows in data-time order; `shift_ns` moves every instant on."""
+    if _stamp(recording.path) != recording.stamp:
+        # What was checked is what is sent: a file rewritten since (a later
+        # loop of a long run) could hold anything.
+        raise SourceError(
+            [f"{recording.path}: the CSV changed since it was checked; stopping"]
+        )
     if recording.in_order:
-        for position, frame in _chunks(recording.path, recording.header, scenario):
+        for position, frame in _chunks(
+            recording.path, recording.header, scenario, recording.widest
+        ):
             rows = _convert(position, frame, recording, scenario, shift_ns)
             if len(rows.instants):
                 yield rows
@@ -224,7 +242,9 @@ def read(recording: Recording, scenario: Scenario, shift_ns: int = 0) -> Iterato
     )
     parts = [
         _convert(position, frame, recording, scenario, shift_ns)
-        for position, frame in _chunks(recording.path, recording.header, scenario)
+        for position, frame in _chunks(
+            recording.path, recording.header, scenario, recording.widest
+        )
     ]
     instants = np.concatenate([part.instants for part in parts])
     order = np.argsort(instants, kind="stable")
@@ -325,9 +345,11 @@ def _null_texts(scenario: Scenario) -> frozenset[str]:
 
 
 def _chunks(
-    path: Path, header: tuple[str, ...], scenario: Scenario
+    path: Path, header: tuple[str, ...], scenario: Scenario, widest: int = 0
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     spec = scenario.source
+    # Names for the fields of rows wider than the header, which are left out.
+    extra = [f"\x00field-{i}" for i in range(len(header), widest)]
     try:
         # The header read by the csv module names the columns: pandas would
         # rename an empty name to 'Unnamed: 0' and keep a stray BOM.
@@ -335,16 +357,17 @@ def _chunks(
             path,
             sep=spec.delimiter,
             encoding=_codec(spec.encoding),
-            header=0,
-            names=list(header),
+            # The header line is skipped, not read: pandas would otherwise
+            # take its width as every row's and refuse the wider rows.
+            header=None,
+            skiprows=1,
+            names=[*header, *extra],
             index_col=False,
             dtype=object,
             keep_default_na=False,
             na_filter=False,
             chunksize=spec.chunk_rows,
             engine="c",
-            # Rows of the wrong width were found and refused, or are skipped.
-            on_bad_lines="skip" if spec.on_bad_row == "skip" else "error",
         )
         position = 0
         with reader:
@@ -370,9 +393,8 @@ def _parser_problem(error: Exception) -> str:
 class _Shapes:
     """Rows whose field count differs from the header's, when they are skipped."""
 
-    short: frozenset[int]  # parser positions of rows with too few fields
-    long: int  # rows with too many fields, which the parser drops itself
-    count: int
+    rows: frozenset[int]  # their positions among the data rows
+    widest: int  # the most fields in any row: the parser is given that many names
 
 
 def _bad_rows(path: Path, header: tuple[str, ...], scenario: Scenario) -> _Shapes:
@@ -380,7 +402,7 @@ def _bad_rows(path: Path, header: tuple[str, ...], scenario: Scenario) -> _Shape
     width = len(header)
     shapes = _row_shapes(path, scenario, width)
     if not shapes:
-        return _Shapes(frozenset(), 0, 0)
+        return _Shapes(frozenset(), width)
 
     if scenario.source.on_bad_row == "fail":
         cut_line = None if _ends_with_newline(path) else _line_count(path)
@@ -410,16 +432,11 @@ def _bad_rows(path: Path, header: tuple[str, ...], scenario: Scenario) -> _Shape
         len(shapes),
         ",".join(str(line) for _, line, _ in shapes[:_MAX_LISTED]),
     )
-    # The parser drops rows that are too long (on_bad_lines="skip"); a short
-    # row keeps a place in its numbering, shifted by the long rows before it.
-    short: set[int] = set()
-    long_before = 0
-    for ordinal, _, fields in shapes:
-        if fields > width:
-            long_before += 1
-        else:
-            short.add(ordinal - long_before)
-    return _Shapes(frozenset(short), long_before, len(shapes))
+    # The parser is given a name for every field of the widest row, so it
+    # keeps every row in its place (it would drop some long rows and trim
+    # others); the rows left out are then found by position alone.
+    widest = max(width, *(fields for _, _, fields in shapes))
+    return _Shapes(frozenset(ordinal for ordinal, _, _ in shapes), widest)
 
 
 def _row_shapes(
@@ -722,7 +739,9 @@ def _convert(
     columns: list[list[Any]] = []
     for source in recording.layout.sources:
         if source is None:
-            instants_text = timestamps.to_iso(picked, recording.tz, recording.unit)
+            # A shift of a fraction of a second needs the precision to show it.
+            unit = _finer(recording.unit, timestamps.iso_unit(np.array([shift_ns])))
+            instants_text = timestamps.to_iso(picked, recording.tz, unit)
             columns.append([f'"{text}"' for text in instants_text])
             continue
         cells = frame[source].tolist()
@@ -741,6 +760,19 @@ def _convert(
             ]
         keys = [None if cell in nulls else cell.encode() for cell in cells]
     return Rows(instants=picked, values=list(zip(*columns, strict=True)), keys=keys)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (status.st_size, status.st_mtime_ns)
+
+
+def _finer(first: str, second: str) -> str:
+    units = ["s", "ms", "us", "ns"]
+    return max(first, second, key=units.index)
 
 
 def _typed(cells: list[str], kind: Kind, nulls: frozenset[str]) -> list[str]:

@@ -190,4 +190,8 @@ def to_iso(instants: Instants, tz: ZoneInfo, unit: str) -> list[str]:
 def _offset_text(seconds: int) -> str:
     sign = "+" if seconds >= 0 else "-"
     hours, rest = divmod(abs(seconds), 3600)
-    return f"{sign}{hours:02d}:{rest // 60:02d}"
+    minutes, seconds = divmod(rest, 60)
+    # Zones before about 1970 had offsets in seconds (Amsterdam +00:19:32):
+    # they are written in full so the text keeps its instant.
+    text = f"{sign}{hours:02d}:{minutes:02d}"
+    return f"{text}:{seconds:02d}" if seconds else text

@@ -422,6 +422,32 @@ CASES = [
         ],
     ),
     Case(
+        "delimiter-not-one-ascii-character",
+        base(("  path: tx.csv\n", '  path: tx.csv\n  delimiter: "\u00a7"\n')),
+        [
+            "{d}/s.yaml:4: source.delimiter: must be one ASCII character other "
+            "than a line break or a quote, got '\u00a7'"
+        ],
+    ),
+    Case(
+        "static-traceparent-header",
+        base(
+            (
+                "  connect_timeout: 10s\n",
+                "  connect_timeout: 10s\n  headers: {traceparent: 00-abc-def-01}\n",
+            )
+        ),
+        [
+            "{d}/s.yaml:18: kafka.headers: 'traceparent' is written by the runner "
+            "from each batch's span; remove it from kafka.headers"
+        ],
+    ),
+    Case(
+        "infinite-rate",
+        base(("  delay: 0\n", "  rate: .inf\n")),
+        ["{d}/s.yaml:13: replay.rate: expected a finite number, got .inf"],
+    ),
+    Case(
         "unknown-time-zone",
         base(("timezone: UTC", "timezone: Europe/Berln")),
         [

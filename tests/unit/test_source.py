@@ -535,3 +535,54 @@ def test_skipped_rows_of_the_wrong_width_are_counted_and_left_out(
     assert [row["transaction_id"] for row in found] == ["tx-0001", "tx-0004"]
     assert found[0]["merchant_id"] == ("m-1,00\nb" if quoted else "m-100")
     assert [row["amount"] for row in found] == [19.99, 5.2]
+
+
+def test_skipped_wrong_rows_leave_exactly_the_good_ones_whatever_their_place(
+    tmp_path: Path,
+) -> None:
+    # The parser treats a long first row, and a trailing delimiter, its own
+    # ways; the rows left out must still be exactly the wrong ones.
+    text = (
+        "ts,a,b\n"
+        "2024-01-01T00:00:00Z,0,q0,EXTRA\n"
+        "2024-01-01T00:00:01Z,1,q1\n"
+        "2024-01-01T00:00:02Z,2,q2\n"
+        "2024-01-01T00:00:03Z,3\n"
+        "2024-01-01T00:00:04Z,4,q4,\n"
+        "2024-01-01T00:00:05Z,5,q5\n"
+    )
+    scenario = scenario_for(
+        tmp_path,
+        text,
+        source={"on_bad_row": "skip", **timestamp("ts")},
+        message={"per": "record"},
+    )
+
+    recording = source.scan(scenario)
+    found = records(scenario)
+
+    assert [row["a"] for row in found] == [1, 2, 5]
+    assert recording.rows_read == 6
+    assert recording.skipped["bad_row"] == 3
+
+
+def test_a_changed_file_is_not_sent(tmp_path: Path) -> None:
+    scenario = scenario_for(tmp_path, BASE_CSV)
+    recording = source.scan(scenario)
+    (tmp_path / "tx.csv").write_text(BASE_CSV.replace("19.99", "oops!"))
+
+    with pytest.raises(SourceError) as refused:
+        list(source.read(recording, scenario))
+
+    assert refused.value.problems == [
+        f"{tmp_path / 'tx.csv'}: the CSV changed since it was checked; stopping"
+    ]
+
+
+def test_a_shift_of_part_of_a_second_shows_in_the_instants(tmp_path: Path) -> None:
+    scenario = scenario_for(tmp_path, BASE_CSV)
+    recording = source.scan(scenario)
+
+    shifted = next(iter(source.read(recording, scenario, shift_ns=1_500_000_000)))
+
+    assert shifted.values[0][1] == '"2024-05-06T10:00:06.500+00:00"'

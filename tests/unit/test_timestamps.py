@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from runner import timestamps
@@ -230,3 +231,13 @@ def test_the_coarsest_exact_unit_is_written(
 
     assert timestamps.iso_unit(instants) == unit
     assert timestamps.to_iso(instants, ZoneInfo("UTC"), unit) == [text]
+
+
+def test_an_offset_in_seconds_is_written_whole() -> None:
+    # Monrovia kept -00:44:30 until 1972: minutes alone would move the instant.
+    instant = np.array([pd.Timestamp("1971-06-01T12:00:00Z").value], dtype=np.int64)
+
+    (text,) = timestamps.to_iso(instant, ZoneInfo("Africa/Monrovia"), "s")
+
+    assert text == "1971-06-01T11:15:30-00:44:30"
+    assert datetime.fromisoformat(text) == datetime(1971, 6, 1, 12, tzinfo=UTC)
