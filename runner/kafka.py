@@ -7,6 +7,7 @@ retry: back-pressure slows the replay, it never drops a batch.
 """
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +23,28 @@ from runner.scenario import Kafka
 
 log = logging.getLogger(__name__)
 client_log = logging.getLogger(f"{__name__}.librdkafka")
+
+
+class _Seldom(logging.Filter):
+    """Lets each kind of librdkafka line through once in a while.
+
+    While a broker is down librdkafka logs every reconnect attempt, several a
+    second; lines that differ only in their numbers are one kind.
+    """
+
+    def __init__(self, every_s: float) -> None:
+        super().__init__()
+        self._every_s = every_s
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = re.sub(r"\d+", "#", record.getMessage())[:120]
+        now = time.monotonic()
+        if now - self._last.get(kind, -self._every_s) < self._every_s:
+            return False
+        self._last[kind] = now
+        return True
+
 
 # Defaults chosen for "never lose a record": every replica acknowledges, and
 # idempotence keeps order and prevents duplicates when librdkafka retries.
@@ -39,6 +62,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 _QUEUE_FULL_WAIT = 0.05
 # One repeated client error is logged at most this often.
 _CLIENT_ERROR_EVERY = 30.0
+client_log.addFilter(_Seldom(_CLIENT_ERROR_EVERY))
 
 
 DeliveryReport = Callable[[str | None, int], None]
