@@ -42,6 +42,16 @@ class Terminal:
     def text(self) -> str:
         return self.output.decode(errors="replace")
 
+    def run(self, *command: str) -> "subprocess.Popen[bytes]":
+        """Start `command` with this terminal as its stdin, stdout and stderr."""
+        return subprocess.Popen(
+            command,
+            stdin=self.slave,
+            stdout=self.slave,
+            stderr=self.slave,
+            start_new_session=True,
+        )
+
 
 def test_pause_resume_and_quit_on_a_terminal(
     tmp_path: Path, kafka_bootstrap: str
@@ -58,13 +68,7 @@ def test_pause_resume_and_quit_on_a_terminal(
     terminal = Terminal()
     modes_before = termios.tcgetattr(terminal.slave)
 
-    process = subprocess.Popen(
-        [SCRIPT, str(path)],
-        stdin=terminal.slave,
-        stdout=terminal.slave,
-        stderr=terminal.slave,
-        start_new_session=True,
-    )
+    process = terminal.run(SCRIPT, str(path))
     try:
         _drive(terminal, process, kafka_bootstrap, topic)
     finally:
@@ -121,13 +125,7 @@ def test_terminal_is_restored_after_sigterm_and_errors(
     terminal = Terminal()
     modes_before = termios.tcgetattr(terminal.slave)
 
-    process = subprocess.Popen(
-        [SCRIPT, str(path)],
-        stdin=terminal.slave,
-        stdout=terminal.slave,
-        stderr=terminal.slave,
-        start_new_session=True,
-    )
+    process = terminal.run(SCRIPT, str(path))
     time.sleep(2.0)
     process.terminate()
     code = process.wait(timeout=30)

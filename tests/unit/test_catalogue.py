@@ -13,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
+from tests.helpers import BASE_CSV
 
-CSV = """\
-transaction_id,event_time,card_token,merchant_id,merchant_country,amount,currency
-tx-0001,2024-05-06 10:00:05,tok_a1,m-100,DE,19.99,EUR
-tx-0002,2024-05-06 10:00:40,tok_b2,m-101,NO,250.00,NOK
-tx-0003,2024-05-06 10:01:10,tok_a1,m-100,DE,5.10,EUR
-"""
+CSV = BASE_CSV
 COLUMNS = (
     "'transaction_id', 'event_time', 'card_token', 'merchant_id', "
     "'merchant_country', 'amount', 'currency'"
