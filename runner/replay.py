@@ -53,6 +53,10 @@ class Replay:
         self._error: str | None = None
         self._ended: float | None = None
         self._next_behind_warning = 0.0
+        # Encoded once: every message of the run carries them.
+        self._static_headers: Headers = [
+            (name, value.encode()) for name, value in scenario.kafka.headers.items()
+        ]
 
     def run(self) -> Summary:
         """Scan, connect, replay and flush; errors before sending propagate."""
@@ -239,10 +243,7 @@ class Replay:
             now = datetime.now(self._recording.tz)
             moment = now.isoformat(timespec="milliseconds")
         messages = encoder.encode(batch, moment)
-        headers: Headers = [
-            *((name, value.encode()) for name, value in scenario.kafka.headers.items()),
-            *self.listener.batch_headers(info),
-        ]
+        headers = self._static_headers + self.listener.batch_headers(info)
 
         ticket = _Ticket(info, self.tally, self.listener, messages)
         began = time.monotonic()

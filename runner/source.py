@@ -733,7 +733,8 @@ def _convert(
     window = _window_ns(scenario, recording.tz)
     chosen = _select(instants, window)
     picked = instants[chosen] + shift_ns
-    keep = chosen.all()
+    if not chosen.all():
+        frame = frame[chosen]
     nulls = _null_texts(scenario)
 
     columns: list[list[Any]] = []
@@ -745,19 +746,11 @@ def _convert(
             columns.append([f'"{text}"' for text in instants_text])
             continue
         cells = frame[source].tolist()
-        if not keep:
-            cells = [
-                cell for cell, use in zip(cells, chosen.tolist(), strict=True) if use
-            ]
         columns.append(_typed(cells, recording.kinds[source], nulls))
 
     keys = None
     if recording.layout.key_column is not None:
         cells = frame[recording.layout.key_column].tolist()
-        if not keep:
-            cells = [
-                cell for cell, use in zip(cells, chosen.tolist(), strict=True) if use
-            ]
         keys = [None if cell in nulls else cell.encode() for cell in cells]
     return Rows(instants=picked, values=list(zip(*columns, strict=True)), keys=keys)
 
