@@ -18,6 +18,16 @@ from tests.helpers import (
 from tests.integration.conftest import consume
 from tests.integration.test_telemetry import free_port, scrape
 
+# A scenario whose broker never answers: it fails after a second of trying.
+BROKEN = base_scenario(
+    name="broken",
+    kafka={
+        "bootstrap_servers": "127.0.0.1:1",
+        "topic": "never",
+        "connect_timeout": "1s",
+    },
+)
+
 
 def test_three_scenarios_run_side_by_side_with_one_metrics_endpoint(
     tmp_path: Path, kafka_bootstrap: str
@@ -68,17 +78,9 @@ def test_one_failing_scenario_does_not_stop_the_others(
         kafka={"bootstrap_servers": kafka_bootstrap, "topic": good_topic},
         replay={"delay": "1s"},
     )
-    broken = base_scenario(
-        name="broken",
-        kafka={
-            "bootstrap_servers": "127.0.0.1:1",
-            "topic": "never",
-            "connect_timeout": "1s",
-        },
-    )
     paths = [
         str(write_scenario(tmp_path, good, "good.yaml")),
-        str(write_scenario(tmp_path, broken, "broken.yaml")),
+        str(write_scenario(tmp_path, BROKEN, "broken.yaml")),
     ]
 
     code = main(paths)
@@ -102,18 +104,10 @@ def test_fail_fast_stops_the_others(
         kafka={"bootstrap_servers": kafka_bootstrap, "topic": unique_topic("slow")},
         replay={"delay": "500ms"},
     )
-    broken = base_scenario(
-        name="broken",
-        kafka={
-            "bootstrap_servers": "127.0.0.1:1",
-            "topic": "never",
-            "connect_timeout": "1s",
-        },
-    )
     (tmp_path / "tx.csv").write_text(BASE_CSV)
     paths = [
         str(write_scenario(tmp_path, good, "slow.yaml")),
-        str(write_scenario(tmp_path, broken, "broken.yaml")),
+        str(write_scenario(tmp_path, BROKEN, "broken.yaml")),
     ]
     began = time.monotonic()
 
